@@ -1,0 +1,57 @@
+# Plaudit: `make demo` runs the demo site, `make test` runs the whole test suite.
+# Both work on a fresh clone with only Python 3.11+ (and Node.js/npm for the scanner's QR decoder).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO_ENV := POINT_SYSTEM_API_KEY=$${POINT_SYSTEM_API_KEY:-demo-point-system-key}
+
+.PHONY: demo test install static browser lint migrate bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed static
+
+# Browser libraries come from the npm registry (package.json) and are copied into static/vendor.
+static/vendor/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor/jsqr
+	cp node_modules/jsqr/dist/jsQR.js static/vendor/jsqr/jsQR.js
+	touch $@
+
+static: static/vendor/.installed
+
+# Debian's Chromium for the Playwright page tests (installed when we are root and it is missing;
+# otherwise the browser tests skip and say why).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium not installed: browser tests will be skipped"; }
+
+migrate: install
+	$(PY) manage.py migrate --verbosity 0
+
+demo: install migrate
+	$(DEMO_ENV) $(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Plaudit demo: http://127.0.0.1:$(PORT)/   (admin: http://127.0.0.1:$(PORT)/admin/, API docs: /api/docs/)"
+	@echo "  Logins, password 'demo':  admin (admin)  staff (door + attribution staff)  alice, bob (members)"
+	@echo ""
+	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install browser lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/ledger.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor db.sqlite3 staticfiles

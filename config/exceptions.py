@@ -1,0 +1,75 @@
+"""One place that turns every API error into JSON with a stable machine ``code``.
+
+Body shape: ``{"detail": "human text", "code": "machine_code"}``, plus ``"errors"`` with per-field
+messages for validation failures. Views whose contract needs another shape (the eventyay checkout
+endpoints, the Point System protocol) override ``get_exception_handler`` and reuse ``error_payload``.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from engagement.errors import DomainError
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ParseError: "parse_error",
+    exceptions.ValidationError: "validation_error",
+}
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            message = _first_message(value)
+            return message if key == "non_field_errors" else f"{key}: {message}"
+    if isinstance(detail, list | tuple) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def error_payload(exc: Exception) -> tuple[dict, int, dict]:
+    """Return (body, status, headers) for any exception we know how to describe, else raise it."""
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message, "code": exc.code, **exc.extra}
+        return body, exc.status_code, {}
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if not isinstance(exc, exceptions.APIException):
+        raise exc
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    headers = {}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.ValidationError):
+        body = {"detail": _first_message(exc.detail), "code": code, "errors": exc.detail}
+    else:
+        body = {"detail": str(exc.detail), "code": code}
+    return body, exc.status_code, headers
+
+
+def api_exception_handler(exc, context):
+    try:
+        body, status_code, headers = error_payload(exc)
+    except Exception:  # noqa: BLE001 - unknown errors fall through to DRF (and then a 500 we log)
+        return exception_handler(exc, context)
+    response = Response(body, status=status_code, headers=headers)
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        authenticator = context["request"].authenticators[0] if context.get("request") else None
+        if authenticator is not None and hasattr(authenticator, "authenticate_header"):
+            response["WWW-Authenticate"] = authenticator.authenticate_header(context["request"])
+    return response

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("engagement.urls")),
+    path("api/v1/", include("rewards.urls")),
+    path("api/v1/", include("checkin.urls")),
+    path("", include("engagement.page_urls")),
+    path("", include("checkin.page_urls")),
+    # Last: the Point System protocol lives at the root of the site (its clients drop any base path).
+    path("", include("points_bridge.urls")),
+] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

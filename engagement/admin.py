@@ -1,0 +1,85 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from engagement import services
+from engagement.errors import DomainError
+from engagement.models import Activity, EarningRule, LedgerEntry, Member
+
+
+class AdjustForm(forms.Form):
+    delta = forms.IntegerField(help_text="Positive to add points, negative to remove them. XP never changes.")
+    note = forms.CharField(max_length=200, help_text="Why (kept in the entry's meta and shown in the audit).")
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "points", "xp", "level", "external_id", "show_on_leaderboard", "created"]
+    list_select_related = ["user"]
+    search_fields = ["username", "user__username", "user__email", "user__first_name", "user__last_name"]
+    list_filter = ["avatar_upload_unlocked", "show_on_leaderboard"]
+    raw_id_fields = ["user"]
+    # Balances are a cache of the ledger; they move only through services (see the adjust page).
+    readonly_fields = ["points", "xp", "level", "created"]
+
+    def get_urls(self):
+        adjust = self.admin_site.admin_view(self.adjust_view)
+        return [path("<int:member_id>/adjust/", adjust, name="engagement_member_adjust"), *super().get_urls()]
+
+    def adjust_view(self, request, member_id: int):
+        if not request.user.has_perm("engagement.adjust_points"):
+            messages.error(request, "You do not have permission to adjust points.")
+            return redirect("admin:engagement_member_changelist")
+        member = Member.objects.select_related("user").get(pk=member_id)
+        form = AdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                entry = services.adjust(member=member, delta=form.cleaned_data["delta"], actor=request.user,
+                                        meta={"note": form.cleaned_data["note"], "via": "admin"})
+            except DomainError as exc:
+                form.add_error("delta", exc.message)
+            else:
+                self.message_user(request, f"Adjusted {member} by {entry.points:+d}; balance now {member.points}.")
+                return redirect("admin:engagement_member_change", member.pk)
+        context = {**self.admin_site.each_context(request), "member": member, "form": form,
+                   "opts": self.model._meta, "title": f"Adjust points of {member}"}
+        return render(request, "admin/engagement/adjust.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "adjust_url": reverse("admin:engagement_member_adjust", args=[object_id])}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = ["created", "member", "points", "xp", "reason", "activity", "actor", "idempotency_key"]
+    list_select_related = ["member__user", "activity", "actor"]
+    list_filter = ["reason", "activity"]
+    search_fields = ["member__username", "member__user__username", "reason", "idempotency_key"]
+    date_hierarchy = "created"
+    show_full_result_count = False  # counting millions of rows on every page is not worth it
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EarningRule)
+class EarningRuleAdmin(admin.ModelAdmin):
+    list_display = ["reason", "points", "xp", "daily_cap", "lifetime_cap", "active"]
+    list_editable = ["points", "xp", "daily_cap", "lifetime_cap", "active"]
+    search_fields = ["reason", "description"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "external_id", "active", "created"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]

@@ -1,0 +1,269 @@
+"""Engagement JSON API (the engagement contract). One view per operation; services do the writing."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from engagement import leaderboards, profiles, ratelimit, selectors, services
+from engagement.errors import CapReached, DomainError
+from engagement.models import Member
+from engagement.permissions import has_perm
+from engagement.serializers import (
+    AdminLeaderboardRowSerializer,
+    EntrySerializer,
+    LeaderboardRowSerializer,
+    ProfileSerializer,
+)
+from engagement.services import member_for_user
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(request, *, scope: str, body_key: str | None = None) -> str | None:
+    """The client's key (header or body), namespaced per caller so two clients never collide."""
+    key = (request.headers.get(IDEMPOTENCY_HEADER) or body_key or "").strip()
+    if not key:
+        return None
+    if len(key) > 120:
+        raise DomainError("Idempotency keys are at most 120 characters.", code="validation_error")
+    return f"{scope}:{request.user.pk}:{key}"
+
+
+class AuthThrottle(AnonRateThrottle):
+    scope = "auth"
+
+
+class TokenView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={200: dict}, summary="Exchange username and password for a token")
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = authenticate(request, **payload.validated_data)
+        if user is None or not user.is_active:
+            raise DomainError("Wrong username or password.", code="invalid_credentials", status_code=401)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class ProfileView(APIView):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        show_on_leaderboard = serializers.BooleanField(required=False)
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request):
+        return Response(ProfileSerializer(member_for_user(request.user)).data)
+
+    @extend_schema(request=InputSerializer, responses=ProfileSerializer)
+    def patch(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        member = member_for_user(request.user)
+        with transaction.atomic():
+            if "username" in payload.validated_data:
+                profiles.set_username(member=member, username=payload.validated_data["username"])
+            if "show_on_leaderboard" in payload.validated_data:
+                Member.objects.filter(pk=member.pk).update(
+                    show_on_leaderboard=payload.validated_data["show_on_leaderboard"])
+        member.refresh_from_db()
+        return Response(ProfileSerializer(member).data)
+
+
+class AvatarView(APIView):
+    class InputSerializer(serializers.Serializer):
+        avatar_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+        animated_avatar_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+    @extend_schema(request=InputSerializer, responses=ProfileSerializer)
+    def patch(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        member = member_for_user(request.user)
+        profiles.set_avatars(member=member, **payload.validated_data)
+        return Response(ProfileSerializer(member).data)
+
+
+class AvatarUploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField()
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=ProfileSerializer)
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        member = profiles.upload_avatar(member=member_for_user(request.user), upload=payload.validated_data["image"])
+        return Response(ProfileSerializer(member).data)
+
+
+class TransactionsView(APIView):
+    max_limit = 200
+
+    class QuerySerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, default=50)
+        reason = serializers.CharField(required=False, max_length=64)
+        user_id = serializers.IntegerField(required=False, min_value=1)
+
+    def member(self, request, query) -> Member:
+        return member_for_user(request.user)
+
+    @extend_schema(parameters=[QuerySerializer], responses=EntrySerializer(many=True))
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        limit = query.validated_data["limit"]
+        if limit > self.max_limit:
+            raise DomainError(f"limit must be between 1 and {self.max_limit}.", code="validation_error")
+        entries = selectors.entries_for(member=self.member(request, query.validated_data),
+                                        reason=query.validated_data.get("reason"))[:limit]
+        return Response({"items": EntrySerializer(entries, many=True).data})
+
+
+class EventsView(APIView):
+    """Record a member's action through the earning rules (trusted frontends and services only)."""
+
+    permission_classes = [has_perm("engagement.record_action")]
+
+    class InputSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(min_value=1)
+        reason = serializers.SlugField(max_length=64)
+        meta = serializers.JSONField(required=False, default=dict)
+        idempotency_key = serializers.CharField(required=False, allow_blank=True, max_length=120)
+
+        def validate_meta(self, value):
+            if not isinstance(value, dict):
+                raise serializers.ValidationError("meta must be an object.")
+            return value
+
+    @extend_schema(request=InputSerializer, responses=EntrySerializer)
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        if data["user_id"] == request.user.pk:
+            raise DomainError("You cannot award yourself.", code="self_award_forbidden", status_code=403)
+        member = selectors.member_by_user_id(data["user_id"])
+        if member is None:
+            raise DomainError("No such member.", code="member_not_found", status_code=404)
+        key = idempotency_key(request, scope="events", body_key=data.get("idempotency_key"))
+        rate = settings.ENGAGEMENT_ACTION_RATES.get(data["reason"])
+        if rate and not (key and selectors.entries_for().filter(idempotency_key=key).exists()):
+            ratelimit.hit(f"action:{data['reason']}", str(member.pk), rate)
+        try:
+            entry = services.award(member=member, reason=data["reason"], actor=request.user,
+                                   meta=data["meta"], idempotency_key=key)
+        except CapReached as exc:
+            return Response({"awarded": False, "code": exc.code, "detail": exc.message})
+        body = {"awarded": True, **EntrySerializer(entry).data, "replayed": entry.replayed}
+        return Response(body, status=status.HTTP_200_OK if entry.replayed else status.HTTP_201_CREATED)
+
+
+class LeaderboardView(APIView):
+    permission_classes = [AllowAny]
+    max_limit = 100
+    row_serializer = LeaderboardRowSerializer
+
+    class QuerySerializer(serializers.Serializer):
+        metric = serializers.ChoiceField(choices=leaderboards.METRICS, default="points")
+        limit = serializers.IntegerField(min_value=1, default=20)
+        activity = serializers.CharField(required=False, max_length=100)
+        window = serializers.ChoiceField(choices=leaderboards.WINDOWS, default="all")
+
+    @extend_schema(parameters=[QuerySerializer])
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        if data["limit"] > self.max_limit:
+            raise DomainError(f"limit must be between 1 and {self.max_limit}.", code="validation_error")
+        activity = None
+        if data.get("activity"):
+            activity = selectors.activity_by_ref(data["activity"])
+            if activity is None:
+                raise DomainError("No such activity.", code="activity_not_found", status_code=404)
+        viewer = member_for_user(request.user) if request.user.is_authenticated else None
+        board = leaderboards.leaderboard(metric=data["metric"], activity=activity, window=data["window"],
+                                         limit=data["limit"], viewer=viewer)
+        return Response({
+            "metric": board.metric,
+            "window": board.window,
+            "activity": activity.slug if activity else None,
+            "items": self.row_serializer(board.items, many=True).data,
+            "me": self.row_serializer(board.me).data if board.me else None,
+        })
+
+
+# --- Admin endpoints ---------------------------------------------------------------------------------
+
+
+class AdminLeaderboardView(LeaderboardView):
+    permission_classes = [has_perm("engagement.view_member")]
+    max_limit = 1000
+    row_serializer = AdminLeaderboardRowSerializer
+
+
+class AdminTransactionsView(TransactionsView):
+    permission_classes = [has_perm("engagement.view_ledgerentry")]
+    max_limit = 1000
+
+    def member(self, request, query) -> Member | None:
+        if "user_id" not in query:
+            return None
+        return get_object_or_404(Member, user_id=query["user_id"])
+
+
+class AdminAdjustView(APIView):
+    permission_classes = [has_perm("engagement.adjust_points")]
+
+    class InputSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(min_value=1)
+        delta = serializers.IntegerField()
+        reason = serializers.ChoiceField(choices=["admin_adjust"], default="admin_adjust")
+        meta = serializers.JSONField(required=False, default=dict)
+
+        def validate_meta(self, value):
+            if not isinstance(value, dict):
+                raise serializers.ValidationError("meta must be an object.")
+            return value
+
+    @extend_schema(request=InputSerializer, responses=EntrySerializer)
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        member = selectors.member_by_user_id(data["user_id"])
+        if member is None:
+            raise DomainError("No such member.", code="member_not_found", status_code=404)
+        entry = services.adjust(member=member, delta=data["delta"], actor=request.user, reason=data["reason"],
+                                meta=data["meta"], idempotency_key=idempotency_key(request, scope="adjust"))
+        body = {**EntrySerializer(entry).data, "balance": member.points, "replayed": entry.replayed}
+        return Response(body, status=status.HTTP_200_OK if entry.replayed else status.HTTP_201_CREATED)
+
+
+class AdminProfileView(APIView):
+    permission_classes = [has_perm("engagement.view_member")]
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request, user_id: int):
+        member = selectors.member_by_user_id(user_id)
+        if member is None:
+            raise DomainError("No such member.", code="member_not_found", status_code=404)
+        return Response(ProfileSerializer(member).data)

@@ -1,0 +1,3 @@
+from .ledger import Activity, EarningRule, LedgerEntry, Member
+
+__all__ = ["Activity", "EarningRule", "LedgerEntry", "Member"]

@@ -1,0 +1,61 @@
+"""Output shapes shared by several endpoints (the engagement contract's field names)."""
+
+from rest_framework import serializers
+
+from engagement.models import LedgerEntry, Member
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="user.pk")
+    achievements = serializers.SerializerMethodField()
+    level_title = serializers.CharField()
+    xp_into_level = serializers.IntegerField()
+    xp_for_next_level = serializers.IntegerField()
+
+    class Meta:
+        model = Member
+        fields = [
+            "user_id", "points", "level", "xp", "username", "avatar_url", "animated_avatar_url",
+            "avatar_upload_unlocked", "achievements", "level_title", "xp_into_level", "xp_for_next_level",
+            "show_on_leaderboard",
+        ]
+
+    def get_achievements(self, member: Member) -> int:
+        from engagement.selectors import unlocked_achievement_count
+
+        return unlocked_achievement_count(member=member)
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="member.user_id")
+    delta = serializers.IntegerField(source="points")
+    xp_delta = serializers.IntegerField(source="xp")
+    created_at = serializers.DateTimeField(source="created")
+    activity_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "user_id", "delta", "xp_delta", "reason", "meta", "activity_id", "created_at"]
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    user_id = serializers.IntegerField(source="member.user_id")
+    first_name = serializers.CharField(source="member.user.first_name")
+    last_name = serializers.CharField(source="member.user.last_name")
+    username = serializers.CharField(source="member.display_name")
+    role = serializers.SerializerMethodField()
+    points = serializers.IntegerField()
+    level = serializers.IntegerField()
+    xp = serializers.IntegerField()
+    value = serializers.IntegerField()
+    avatar_url = serializers.CharField(source="member.avatar_url")
+    animated_avatar_url = serializers.CharField(source="member.animated_avatar_url")
+
+    def get_role(self, row) -> str:
+        user = row.member.user
+        return "admin" if user.is_superuser else "staff" if user.is_staff else "member"
+
+
+class AdminLeaderboardRowSerializer(LeaderboardRowSerializer):
+    email = serializers.EmailField(source="member.user.email")

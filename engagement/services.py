@@ -1,0 +1,273 @@
+"""The only code that writes ledger entries or member balances.
+
+Every public service is atomic, keyword-only and idempotent by key: a replay of the same key returns
+the first entry (``entry.replayed`` is True) and a replay with a different request is a 409.
+"""
+
+import hashlib
+import json
+from datetime import datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from engagement import levels
+from engagement.errors import CapReached, IdempotencyConflict, InsufficientPoints, LedgerError, UnknownReason
+from engagement.models import Activity, EarningRule, LedgerEntry, Member
+from engagement.signals import ledger_entry_posted
+
+SPEND_REASON = "spend"
+REFUND_REASON = "refund"
+ADJUST_REASON = "admin_adjust"
+
+
+def _request_hash(**parts) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def lock_member(member_id: int) -> Member:
+    """Lock the member row for the rest of the transaction. Every balance decision is made under it,
+    which is what makes caps, spends and same-member key replays exact under concurrency."""
+    return Member.objects.select_for_update().get(pk=member_id)
+
+
+def balance_guard(points: int) -> dict:
+    """The condition that makes a removal's UPDATE match no row rather than overdraw."""
+    return {"points__gte": -points} if points < 0 else {}
+
+
+def _replayed(key: str | None, request_hash: str) -> LedgerEntry | None:
+    if not key:
+        return None
+    entry = LedgerEntry.objects.filter(idempotency_key=key).first()
+    if entry is None:
+        return None
+    if entry.request_hash != request_hash:
+        raise IdempotencyConflict("This idempotency key was already used for a different request.")
+    entry.replayed = True
+    return entry
+
+
+def day_bounds(at: datetime) -> tuple[datetime, datetime]:
+    """The calendar day containing ``at`` in the project time zone, as an aware [start, end) pair."""
+    tz = timezone.get_current_timezone()
+    day = timezone.localtime(at, tz).date()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def awards_counted(*, member_id: int, reason: str, at: datetime | None = None) -> int:
+    """Awards of ``reason`` for a member: all time, or on the day of ``at`` when given."""
+    qs = LedgerEntry.objects.filter(member_id=member_id, reason=reason)
+    if at is not None:
+        start, end = day_bounds(at)
+        qs = qs.filter(created__gte=start, created__lt=end)
+    return qs.count()
+
+
+def _check_caps(*, member: Member, rule: EarningRule, at: datetime) -> None:
+    lifetime = rule.lifetime_cap
+    if lifetime is not None and awards_counted(member_id=member.pk, reason=rule.reason) >= lifetime:
+        raise CapReached(f"'{rule.reason}' can be earned {lifetime} time(s) in total.", code="lifetime_cap_reached")
+    if rule.daily_cap is not None and awards_counted(member_id=member.pk, reason=rule.reason, at=at) >= rule.daily_cap:
+        raise CapReached(f"'{rule.reason}' can be earned {rule.daily_cap} time(s) a day.", code="daily_cap_reached")
+
+
+def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry:
+    """Insert the entry and move the cached balances with F(), in a savepoint so an idempotency-key
+    race with another member's request (the unique index) can be answered with the winner's row."""
+    new_level = levels.level_for_xp(member.xp + xp)
+    updates = {"points": F("points") + points, "xp": F("xp") + xp}
+    if new_level > member.level:
+        updates["level"] = new_level
+    with transaction.atomic():
+        if not Member.objects.filter(pk=member.pk, **balance_guard(points)).update(**updates):
+            raise InsufficientPoints("Not enough points.", balance=member.points)
+        entry = LedgerEntry.objects.create(member=member, points=points, xp=xp, **fields)
+    member.points += points
+    member.xp += xp
+    member.level = max(member.level, new_level)
+    entry.replayed = False
+    ledger_entry_posted.send(sender=LedgerEntry, entry=entry, member=member)
+    return entry
+
+
+def _post(
+    *,
+    member: Member,
+    points: int,
+    xp: int,
+    reason: str,
+    operation: str,
+    activity: Activity | None,
+    actor,
+    meta: dict | None,
+    idempotency_key: str | None,
+    at: datetime | None,
+    rule: EarningRule | None = None,
+) -> LedgerEntry:
+    at = at or timezone.now()
+    request_hash = _request_hash(
+        op=operation, member=member.pk, points=points, xp=xp, reason=reason, activity=activity and activity.pk
+    )
+    locked = lock_member(member.pk)
+    if (entry := _replayed(idempotency_key, request_hash)) is not None:
+        return entry
+    if rule is not None:
+        _check_caps(member=locked, rule=rule, at=at)
+    if points < 0 and locked.points < -points:
+        raise InsufficientPoints("Not enough points.", balance=locked.points)
+    fields = {
+        "reason": reason,
+        "activity": activity,
+        "actor": actor if getattr(actor, "pk", None) else None,
+        "meta": meta or {},
+        "idempotency_key": idempotency_key or None,
+        "request_hash": request_hash,
+        "created": at,
+    }
+    try:
+        entry = _write(member=locked, points=points, xp=xp, fields=fields)
+    except IntegrityError:
+        # Only the key's unique index can fail here (the balance is guarded above and by the
+        # conditional UPDATE): another member's request took the key first.
+        if (entry := _replayed(idempotency_key, request_hash)) is not None:
+            return entry
+        raise
+    member.points, member.xp, member.level = locked.points, locked.xp, locked.level
+    return entry
+
+
+def _positive(name: str, value: int, *, allow_zero: bool = False) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value == 0 and not allow_zero):
+        raise LedgerError(f"{name} must be a positive whole number.", code="invalid_amount")
+    return value
+
+
+@transaction.atomic
+def award(
+    *,
+    member: Member,
+    reason: str,
+    points: int | None = None,
+    xp: int | None = None,
+    activity: Activity | None = None,
+    actor=None,
+    meta: dict | None = None,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Award points and XP for ``reason``.
+
+    With no amounts, the reason's active earning rule gives them (UnknownReason if there is none).
+    Explicit amounts override the rule's; XP defaults to the points. A rule's daily and lifetime caps
+    apply either way and raise CapReached (code ``daily_cap_reached`` / ``lifetime_cap_reached``).
+    """
+    rule = EarningRule.objects.filter(reason=reason, active=True).first()
+    if points is None:
+        if rule is None:
+            raise UnknownReason(f"No active earning rule for '{reason}'.")
+        points, xp = rule.points, rule.xp if xp is None else xp
+    _positive("points", points, allow_zero=True)
+    xp = _positive("xp", points if xp is None else xp, allow_zero=True)
+    if points == 0 and xp == 0:
+        raise LedgerError("An award must move points or XP.", code="invalid_amount")
+    return _post(
+        member=member, points=points, xp=xp, reason=reason, operation="award", activity=activity, actor=actor,
+        meta=meta, idempotency_key=idempotency_key, at=at, rule=rule,
+    )
+
+
+@transaction.atomic
+def spend(
+    *,
+    member: Member,
+    points: int,
+    reason: str = SPEND_REASON,
+    activity: Activity | None = None,
+    actor=None,
+    meta: dict | None = None,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Take ``points`` from the member; InsufficientPoints (409) if the balance would go below zero."""
+    _positive("points", points)
+    return _post(
+        member=member, points=-points, xp=0, reason=reason, operation="spend", activity=activity, actor=actor,
+        meta=meta, idempotency_key=idempotency_key, at=at,
+    )
+
+
+@transaction.atomic
+def refund(
+    *,
+    member: Member,
+    points: int,
+    reason: str = REFUND_REASON,
+    actor=None,
+    meta: dict | None = None,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Give back points taken by ``spend``. Points only: a refund never earns XP."""
+    _positive("points", points)
+    return _post(
+        member=member, points=points, xp=0, reason=reason, operation="refund", activity=None, actor=actor,
+        meta=meta, idempotency_key=idempotency_key, at=at,
+    )
+
+
+@transaction.atomic
+def adjust(
+    *,
+    member: Member,
+    delta: int,
+    actor,
+    reason: str = ADJUST_REASON,
+    activity: Activity | None = None,
+    meta: dict | None = None,
+    idempotency_key: str | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """An admin correction of points (never XP). A removal below zero raises InsufficientPoints."""
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
+        raise LedgerError("delta must be a non-zero whole number.", code="invalid_amount")
+    return _post(
+        member=member, points=delta, xp=0, reason=reason, operation="adjust", activity=activity, actor=actor,
+        meta=meta, idempotency_key=idempotency_key, at=at,
+    )
+
+
+def member_for_user(user) -> Member:
+    """The user's member profile, created on first use (the post_save receiver covers new users)."""
+    member, _ = Member.objects.get_or_create(user=user)
+    return member
+
+
+def participant_for_external_id(external_id: int) -> Member:
+    """The member another system calls ``external_id``; an unknown id becomes a new participant."""
+    member = Member.objects.filter(external_id=external_id).select_related("user").first()
+    if member is not None:
+        return member
+    try:
+        with transaction.atomic():
+            user, created = get_user_model().objects.get_or_create(username=f"participant-{external_id}")
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            member = member_for_user(user)
+            Member.objects.filter(pk=member.pk, external_id__isnull=True).update(external_id=external_id)
+    except IntegrityError:
+        pass  # a concurrent first award created the participant; read theirs below
+    return Member.objects.select_related("user").get(external_id=external_id)
+
+
+def activity_for_external_id(external_id: int) -> Activity:
+    """The activity another system calls ``external_id``, created on first use."""
+    activity, _ = Activity.objects.get_or_create(
+        external_id=external_id, defaults={"name": f"Activity {external_id}", "slug": f"activity-{external_id}"}
+    )
+    return activity

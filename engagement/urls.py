@@ -1,0 +1,18 @@
+from django.urls import path
+
+from engagement import api
+
+# Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
+urlpatterns = [
+    path("auth/token", api.TokenView.as_view(), name="auth-token"),
+    path("engagement/profile", api.ProfileView.as_view(), name="engagement-profile"),
+    path("engagement/avatar", api.AvatarView.as_view(), name="engagement-avatar"),
+    path("engagement/avatar/upload", api.AvatarUploadView.as_view(), name="engagement-avatar-upload"),
+    path("engagement/transactions", api.TransactionsView.as_view(), name="engagement-transactions"),
+    path("engagement/events", api.EventsView.as_view(), name="engagement-events"),
+    path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
+    path("admin/engagement/leaderboard", api.AdminLeaderboardView.as_view(), name="admin-engagement-leaderboard"),
+    path("admin/engagement/transactions", api.AdminTransactionsView.as_view(), name="admin-engagement-transactions"),
+    path("admin/engagement/adjust", api.AdminAdjustView.as_view(), name="admin-engagement-adjust"),
+    path("admin/engagement/profile/<int:user_id>", api.AdminProfileView.as_view(), name="admin-engagement-profile"),
+]
