@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("checkin.urls")),
     path("", include("engagement.page_urls")),
     path("", include("checkin.page_urls")),
+    path("", include("points_bridge.page_urls")),
     # Last: the Point System protocol lives at the root of the site (its clients drop any base path).
     path("", include("points_bridge.urls")),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,16 @@
+"""Signals the checkin app sends to other apps (part of its public API).
+
+Receivers must not do I/O inline: defer side effects with ``task.delay_on_commit``.
+"""
+
+from django.dispatch import Signal
+
+checkin_recorded = Signal()
+"""Sent by ``checkin.services`` inside the transaction of every *successful* scan (entry or exit,
+forced or not), never for refused scans or nonce replays.
+
+Arguments:
+``scan``: the new scan log row (``scan.pk`` is a stable key for "pay this scan once"; ``scan.type`` is
+``"entry"`` or ``"exit"``; ``scan.datetime`` is when it happened at the door),
+``ticket``: the scanned ticket (``ticket.member`` is the linked ``engagement.Member`` or None),
+``checkin_list``: the list it was scanned on (``checkin_list.attendance_points``, may be 0)."""
