@@ -28,6 +28,18 @@ def _eager_celery_and_clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _seeded_defaults(request):
+    """Transactional tests flush the database after each test, seeded rows included; put them back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and bool(marker.kwargs.get("transaction") or marker.args[:1] == (True,))
+    if transactional or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        from engagement.defaults import seed_all
+
+        request.getfixturevalue("_django_db_helper" if marker is not None else "transactional_db")
+        seed_all()
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str = "member", *, password: str = "pw-for-tests", **extra):
