@@ -1,0 +1,51 @@
+"""Bridge reads for the member API and the pages. Nothing here writes."""
+
+from django.db.models import Q, QuerySet
+
+from engagement.models import Activity, LedgerEntry, Member
+from points_bridge.models import ClaimTemplate
+from points_bridge.point_system import ACTIVITY_TX
+
+
+def activity_by_ref(ref: str | int | None) -> Activity | None:
+    """An activity by slug or by primary key."""
+    if ref in (None, ""):
+        return None
+    ref = str(ref)
+    if ref.isdigit():
+        return Activity.objects.filter(pk=int(ref)).first() if len(ref) < 19 else None
+    return Activity.objects.filter(slug=ref).first()
+
+
+def entries(
+    *, member: Member | None = None, activity: Activity | None = None, kind: str | None = None,
+    reason: str | None = None,
+) -> QuerySet[LedgerEntry]:
+    qs = LedgerEntry.objects.select_related("member__user", "activity").order_by("-created", "-id")
+    if member is not None:
+        qs = qs.filter(member=member)
+    if activity is not None:
+        qs = qs.filter(activity=activity)
+    if kind == "activity":
+        qs = qs.filter(ACTIVITY_TX)
+    elif kind == "manual":
+        qs = qs.exclude(ACTIVITY_TX)
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs
+
+
+def search_members(*, query: str, limit: int = 10) -> QuerySet[Member]:
+    """Members whose handle or name contains the query (staff attribution's search box)."""
+    words = query.split()[:3]
+    qs = Member.objects.select_related("user")
+    for word in words:
+        qs = qs.filter(
+            Q(username__icontains=word) | Q(user__username__icontains=word) | Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+        )
+    return qs.order_by("user__first_name", "user__last_name", "id")[:limit] if words else qs.none()
+
+
+def usable_templates() -> QuerySet[ClaimTemplate]:
+    return ClaimTemplate.objects.alive().filter(enabled=True).select_related("activity")
