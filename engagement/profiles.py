@@ -96,6 +96,13 @@ def set_avatars(*, member: Member, avatar_url: str | None = None, animated_avata
     return member
 
 
+def unlock_avatar_upload(*, member: Member) -> Member:
+    """Let the member upload their own avatar (sold by the rewards store as ``avatar_upload_unlock``)."""
+    Member.objects.filter(pk=member.pk).update(avatar_upload_unlocked=True)
+    member.avatar_upload_unlocked = True
+    return member
+
+
 def upload_avatar(*, member: Member, upload) -> Member:
     """Store an uploaded image (type sniffed by Pillow, not trusted from the name) as the avatar."""
     if not member.avatar_upload_unlocked:

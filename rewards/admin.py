@@ -1,0 +1,217 @@
+"""Django admin: the redemption queue (actions call services), the reward catalogue with presets and
+batch creation, and the engagement overview page."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+
+from engagement.errors import DomainError
+from rewards import overview, services
+from rewards.models import EngagementOverview, Redemption, Reward
+from rewards.presets import PRESETS
+
+# --- Redemption queue ---------------------------------------------------------------------------------
+
+
+def _report(modeladmin, request, *, action: str, participle: str, queryset) -> None:
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    result = services.decide_many(action=action, redemption_ids=ids, actor=request.user)
+    text = f"{participle.capitalize()} {result.changed} redemption(s)."
+    if result.refused:
+        text += f" Left {sum(result.refused.values())} unchanged: {result.explain()}."
+    modeladmin.message_user(request, text, messages.SUCCESS if not result.refused else messages.WARNING)
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    list_display = ["id", "created", "member", "reward", "reward_type", "status", "cost_points", "decided_by",
+                    "decided_at", "fulfilled_by", "fulfilled_at"]
+    list_display_links = ["id", "created"]
+    list_filter = ["status", "reward_type", "created", "reward"]
+    search_fields = ["member__username", "member__user__username", "member__user__email",
+                     "member__user__first_name", "member__user__last_name", "reward__name"]
+    list_select_related = ["member__user", "reward", "decided_by", "fulfilled_by"]
+    date_hierarchy = "created"
+    actions = ["approve_selected", "reject_selected", "fulfil_selected"]
+    fields = ["member", "reward", "reward_type", "status", "cost_points", "took_stock", "spend_entry",
+              "refund_entry", "created", "decided_by", "decided_at", "fulfilled_by", "fulfilled_at",
+              "idempotency_key", "note"]
+    # Only the note is edited here; status moves through the actions and buttons (services).
+    readonly_fields = [name for name in fields if name != "note"]
+    change_form_template = "admin/rewards/redemption/change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Approve selected redemptions", permissions=["change"])
+    def approve_selected(self, request, queryset):
+        _report(self, request, action="approve", participle="approved", queryset=queryset)
+
+    @admin.action(description="Reject selected redemptions (refund points, restore stock)", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        _report(self, request, action="reject", participle="rejected", queryset=queryset)
+
+    @admin.action(description="Mark selected redemptions fulfilled", permissions=["change"])
+    def fulfil_selected(self, request, queryset):
+        _report(self, request, action="fulfil", participle="fulfilled", queryset=queryset)
+
+    def save_model(self, request, obj, form, change):
+        # Never obj.save(): the form's copy of the status may be stale, and saving it would undo a
+        # decision made meanwhile. A decision button calls its service; otherwise only the note moves.
+        action = next((name for name in services.ACTIONS if f"_decide_{name}" in request.POST), None)
+        note = form.cleaned_data.get("note", "")
+        if action is None:
+            Redemption.objects.filter(pk=obj.pk).update(note=note)
+            return
+        try:
+            services.ACTIONS[action](redemption_id=obj.pk, actor=request.user, note=note)
+        except DomainError as exc:
+            self.message_user(request, f"Not changed: {exc.message}", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related is edited here, and form.save_m2m would touch the stale instance
+
+    def log_change(self, request, obj, message):
+        return super().log_change(request, obj, message or "Edited the note.")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["decisions"] = _available_decisions(obj) if obj and self.has_change_permission(request, obj) else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def _available_decisions(obj: Redemption) -> list[tuple[str, str]]:
+    labels = {"approve": "Approve", "reject": "Reject and refund", "fulfil": "Mark fulfilled"}
+    return [(name, labels[name]) for name, (sources, _, _) in services.TRANSITIONS.items() if obj.status in sources]
+
+
+# --- Reward catalogue ---------------------------------------------------------------------------------
+
+
+class BatchForm(forms.Form):
+    type = forms.ChoiceField(choices=Reward.Type.choices, initial=Reward.Type.AVATAR_STATIC)
+    name_template = forms.CharField(max_length=180, initial="Avatar #{i}",
+                                    help_text="{i} is replaced by the running number.")
+    url_template = forms.CharField(max_length=480, initial="https://api.dicebear.com/9.x/bottts/svg?seed={i}",
+                                   help_text="Image URL with {i}; for avatar types also the avatar itself.")
+    count = forms.IntegerField(min_value=1, max_value=200, initial=10)
+    start = forms.IntegerField(min_value=0, max_value=1_000_000, initial=1, label="Start index")
+    cost_points = forms.IntegerField(min_value=1, max_value=2_147_483_647, initial=50)
+    stock = forms.IntegerField(min_value=0, max_value=2_147_483_647, required=False,
+                               help_text="Empty = unlimited.")
+    active = forms.BooleanField(required=False, initial=True)
+
+    def clean_url_template(self):
+        value = self.cleaned_data["url_template"]
+        if "{i}" not in value:
+            raise ValidationError("The URL template needs an {i} placeholder.")
+        return value
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ["name", "type", "cost_points", "stock", "active", "available_from", "available_until",
+                    "redemption_count"]
+    list_editable = ["stock", "active"]
+    list_filter = ["type", "active"]
+    search_fields = ["name", "description"]
+    actions = ["deactivate_selected"]
+    change_list_template = "admin/rewards/reward/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_redemptions=Count("redemptions"))
+
+    @admin.display(description="redemptions", ordering="n_redemptions")
+    def redemption_count(self, obj) -> int:
+        return obj.n_redemptions
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        return {**PRESETS.get(request.GET.get("preset", ""), {}), **initial} if "preset" in request.GET else initial
+
+    def save_model(self, request, obj, form, change):
+        # Write only what the admin changed: re-saving an unchanged (stale) stock from the changelist
+        # would put back units sold since the page was loaded.
+        if change:
+            obj.save(update_fields=[*form.changed_data, "updated"])
+        else:
+            obj.save()
+
+    @admin.action(description="Deactivate selected rewards", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        count = queryset.filter(active=True).update(active=False)
+        self.message_user(request, f"Deactivated {count} reward(s).")
+
+    def changelist_view(self, request, extra_context=None):
+        presets = [(key, Reward.Type(key).label) for key in PRESETS]
+        return super().changelist_view(request, {**(extra_context or {}), "presets": presets})
+
+    def get_urls(self):
+        batch = self.admin_site.admin_view(self.batch_view)
+        return [path("batch/", batch, name="rewards_reward_batch"), *super().get_urls()]
+
+    def batch_view(self, request):
+        if not self.has_add_permission(request):
+            messages.error(request, "You do not have permission to add rewards.")
+            return redirect("admin:rewards_reward_changelist")
+        form = BatchForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                created = services.create_batch(**data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                self.message_user(request, f"Created {len(created)} reward(s).")
+                return redirect("admin:rewards_reward_changelist")
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": "Create rewards in a batch"}
+        return render(request, "admin/rewards/reward/batch.html", context)
+
+
+# --- Engagement overview ------------------------------------------------------------------------------
+
+
+@admin.register(EngagementOverview)
+class EngagementOverviewAdmin(admin.ModelAdmin):
+    """A page, not a table: the entry in the rewards app list opens the overview."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("rewards.view_redemption") and request.user.has_perm(
+            "engagement.view_ledgerentry")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.changelist_view)
+        return [path("", view, name="rewards_engagementoverview_changelist")]
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            messages.error(request, "You need to view redemptions and ledger entries for the overview.")
+            return redirect("admin:index")
+        at = timezone.now()
+        earners, median = overview.unusual_earners(at=at)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Engagement overview",
+            "per_day": overview.redemptions_per_day(at=at), "per_week": overview.points_per_week(at=at),
+            "earners": earners, "median": median, "pending": Redemption.objects.filter(status="pending").count(),
+            "queue_url": reverse("admin:rewards_redemption_changelist") + "?status__exact=pending",
+        }
+        return render(request, "admin/rewards/overview.html", context)
