@@ -68,8 +68,7 @@ def api_exception_handler(exc, context):
     except Exception:  # noqa: BLE001 - unknown errors fall through to DRF (and then a 500 we log)
         return exception_handler(exc, context)
     response = Response(body, status=status_code, headers=headers)
-    if status_code == status.HTTP_401_UNAUTHORIZED:
-        authenticator = context["request"].authenticators[0] if context.get("request") else None
-        if authenticator is not None and hasattr(authenticator, "authenticate_header"):
-            response["WWW-Authenticate"] = authenticator.authenticate_header(context["request"])
+    request = context.get("request")
+    if status_code == status.HTTP_401_UNAUTHORIZED and request is not None and request.authenticators:
+        response["WWW-Authenticate"] = request.authenticators[0].authenticate_header(request) or "Token"
     return response
