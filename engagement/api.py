@@ -15,12 +15,15 @@ from rest_framework.views import APIView
 
 from engagement import leaderboards, profiles, ratelimit, selectors, services
 from engagement.errors import CapReached, DomainError
+from engagement.leaderboards import index as leaderboard_index
 from engagement.models import Member
 from engagement.permissions import has_perm
 from engagement.serializers import (
     AdminLeaderboardRowSerializer,
+    AdminLeaderboardSerializer,
     EntrySerializer,
     LeaderboardRowSerializer,
+    LeaderboardSerializer,
     ProfileSerializer,
 )
 from engagement.services import member_for_user
@@ -80,8 +83,8 @@ class ProfileView(APIView):
             if "username" in payload.validated_data:
                 profiles.set_username(member=member, username=payload.validated_data["username"])
             if "show_on_leaderboard" in payload.validated_data:
-                Member.objects.filter(pk=member.pk).update(
-                    show_on_leaderboard=payload.validated_data["show_on_leaderboard"])
+                leaderboard_index.set_visibility(member=member,
+                                                 visible=payload.validated_data["show_on_leaderboard"])
         member.refresh_from_db()
         return Response(ProfileSerializer(member).data)
 
@@ -187,7 +190,7 @@ class LeaderboardView(APIView):
         activity = serializers.CharField(required=False, max_length=100)
         window = serializers.ChoiceField(choices=leaderboards.WINDOWS, default="all")
 
-    @extend_schema(parameters=[QuerySerializer])
+    @extend_schema(parameters=[QuerySerializer], responses=LeaderboardSerializer)
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -218,6 +221,10 @@ class AdminLeaderboardView(LeaderboardView):
     permission_classes = [has_perm("engagement.view_member")]
     max_limit = 1000
     row_serializer = AdminLeaderboardRowSerializer
+
+    @extend_schema(responses=AdminLeaderboardSerializer)
+    def get(self, request):
+        return super().get(request)
 
 
 class AdminTransactionsView(TransactionsView):

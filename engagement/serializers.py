@@ -59,3 +59,16 @@ class LeaderboardRowSerializer(serializers.Serializer):
 
 class AdminLeaderboardRowSerializer(LeaderboardRowSerializer):
     email = serializers.EmailField(source="member.user.email")
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    window = serializers.CharField()
+    activity = serializers.CharField(allow_null=True)
+    items = LeaderboardRowSerializer(many=True)
+    me = LeaderboardRowSerializer(allow_null=True)
+
+
+class AdminLeaderboardSerializer(LeaderboardSerializer):
+    items = AdminLeaderboardRowSerializer(many=True)
+    me = AdminLeaderboardRowSerializer(allow_null=True)
