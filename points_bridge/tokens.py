@@ -30,10 +30,12 @@ class ClaimCode:
 
 
 def _bare(text: str) -> str:
-    """The token inside a scanned text: the ``code`` query parameter of a URL, or the text itself."""
+    """The token inside a scanned text: the ``code`` (claim) or ``member`` query parameter of one of our
+    URLs, or the text itself."""
     text = (text or "").strip()
     if "://" in text or text.startswith("/"):
-        return (parse_qs(urlsplit(text).query).get("code") or [""])[0].strip()
+        query = parse_qs(urlsplit(text).query)
+        return (query.get("code") or query.get("member") or [""])[0].strip()
     return text
 
 

@@ -29,3 +29,9 @@ def anon(ps_settings):
 @pytest.fixture
 def activity(db):
     return Activity.objects.create(name="Booths", slug="booths", external_id=102)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2 at full strength costs ~0.3 s per user; these tests create many and never test hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
