@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CheckinConfig(AppConfig):
     name = "checkin"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from checkin import conf
+
+        # Lists with exit_all_at are checked out by this periodic task (see checkin/tasks.py).
+        settings.CELERY_BEAT_SCHEDULE.setdefault("checkin-scheduled-checkouts", {
+            "task": "checkin.tasks.run_scheduled_checkouts",
+            "schedule": float(conf.SCHEDULED_CHECKOUT_EVERY),
+        })

@@ -1,0 +1,267 @@
+"""Check-in JSON API: the eventyay checkout endpoints, pretix's redeem, and the reading endpoints.
+
+One view per operation: validate, fetch (with the organizer's rights), call one service, serialize.
+"""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from checkin import qr, selectors, services
+from checkin.errors import CheckinError, InvalidPosition, NoCheckinRights
+from checkin.models import CheckinList, Event, Scan, Ticket
+from checkin.presenters import (
+    REASON_TEXT,
+    checkin_list_data,
+    event_data,
+    list_ref,
+    position_data,
+    scan_data,
+    ticket_data,
+)
+from config.exceptions import api_exception_handler
+
+MAX_ID = 2**63 - 1
+
+
+def IdField(**kwargs):  # noqa: N802 - reads like the DRF field it builds
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+def IdListField(**kwargs):  # noqa: N802
+    return serializers.ListField(child=IdField(), max_length=1000, **kwargs)
+
+
+def eventyay_exception_handler(exc, context):
+    """The eventyay checkout endpoints answer errors as ``{"error": ..., "code": ...}``."""
+    response = api_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"error": response.data["detail"], "code": response.data.get("code", "error")}
+    return response
+
+
+class OrganizerView(APIView):
+    """Resolves ``<org>`` (and ``<event>``) and the caller's rights: 404 if unknown, 403 without rights."""
+
+    def organizer(self, request, org: str):
+        organizer, rights = selectors.organizer_for(request.user, org)
+        if organizer is None:
+            raise NotFound("Unknown organizer.")
+        selectors.require_checkin(request.user, organizer, rights)
+        return organizer, rights
+
+    def event(self, request, org: str, event: str):
+        organizer, rights = self.organizer(request, org)
+        found = Event.objects.filter(organizer=organizer, slug=event).select_related("organizer").first()
+        if found is None:
+            raise NotFound("Unknown event.")
+        return found, rights
+
+    def paginated(self, request, queryset, present):
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(present(page))
+
+
+class EventsView(OrganizerView):
+    @extend_schema(responses=dict, summary="Events of an organizer")
+    def get(self, request, org: str):
+        organizer, _ = self.organizer(request, org)
+        qs = Event.objects.filter(organizer=organizer).order_by("date_from", "pk")
+        return self.paginated(request, qs, lambda page: [event_data(e) for e in page])
+
+
+class CheckinListsView(OrganizerView):
+    @extend_schema(responses=dict, summary="Check-in lists of an event")
+    def get(self, request, org: str, event: str):
+        found, _ = self.event(request, org, event)
+        qs = CheckinList.objects.filter(event=found).order_by("pk")
+        return self.paginated(request, qs, lambda page: [checkin_list_data(c, found) for c in page])
+
+
+class ListStatusView(OrganizerView):
+    @extend_schema(responses=dict, summary="Door statistics of a check-in list (exact, uncached)")
+    def get(self, request, org: str, event: str, list_id: int):
+        found, _ = self.event(request, org, event)
+        clist = CheckinList.objects.filter(event=found, pk=list_id).select_related("event").first()
+        if clist is None:
+            raise NotFound("Unknown check-in list.")
+        return Response(selectors.list_status(clist))
+
+
+class TicketsView(OrganizerView):
+    class QuerySerializer(serializers.Serializer):
+        search = serializers.CharField(required=False, allow_blank=True, max_length=190, default="")
+        checkin_list = IdField(required=False)
+
+    @extend_schema(parameters=[QuerySerializer], responses=dict, summary="Search an event's tickets")
+    def get(self, request, org: str, event: str):
+        found, rights = self.event(request, org, event)
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        clist = None
+        if "checkin_list" in query.validated_data:
+            clist = CheckinList.objects.filter(event=found, pk=query.validated_data["checkin_list"]).first()
+            if clist is None:
+                raise serializers.ValidationError({"checkin_list": ["Unknown check-in list for this event."]})
+        qs = selectors.tickets_for_event(event=found, rights=rights, search=query.validated_data["search"],
+                                         checkin_list=clist)
+        list_ids = list(CheckinList.objects.filter(event=found).order_by("pk").values_list("pk", flat=True))
+
+        def present(page):
+            inside = selectors.inside_lists([t.pk for t in page])
+            return [ticket_data(t, list_ids=list_ids, inside=inside.get(t.pk, set())) for t in page]
+
+        return self.paginated(request, qs, present)
+
+
+class TicketQRView(OrganizerView):
+    """The ticket's secret as a QR code, for its organizer's staff and for the attendee it is linked to."""
+
+    @extend_schema(responses={(200, "image/png"): bytes}, summary="A ticket's QR code (png or svg)")
+    def get(self, request, org: str, event: str, ticket_id: int, fmt: str):
+        organizer, rights = selectors.organizer_for(request.user, org)
+        ticket = Ticket.objects.filter(pk=ticket_id, event__slug=event, event__organizer=organizer).first()
+        if organizer is None or ticket is None:
+            raise NotFound("Unknown ticket.")
+        owner = ticket.member_id is not None and ticket.member.user_id == request.user.pk
+        if not (rights.checkin or owner):
+            raise NoCheckinRights("You have no access to this ticket.")
+        return HttpResponse(qr.render(ticket.secret, kind=fmt), content_type=qr.CONTENT_TYPES[fmt])
+
+
+class ScansView(OrganizerView):
+    @extend_schema(responses=dict, summary="The scan log of an event (filterable)")
+    def get(self, request, org: str, event: str):
+        found, _ = self.event(request, org, event)
+        qs = selectors.scans_for_event(event=found, filters=request.query_params)
+        return self.paginated(request, qs, lambda page: [scan_data(s) for s in page])
+
+
+class CheckoutSingleView(OrganizerView):
+    class InputSerializer(serializers.Serializer):
+        position_id = IdField()
+        checkin_list_id = IdField()
+        force = serializers.BooleanField(default=False)
+        datetime = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def get_exception_handler(self):
+        return eventyay_exception_handler
+
+    @extend_schema(request=InputSerializer, responses=dict, summary="eventyay: check one attendee out")
+    def post(self, request, org: str, event: str):
+        found, _ = self.event(request, org, event)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        clist = CheckinList.objects.filter(event=found, pk=data["checkin_list_id"]).select_related("event").first()
+        if clist is None:
+            raise InvalidPosition("Unknown check-in list for this event.")
+        req = services.ScanRequest(force=data["force"], at=data["datetime"], user=request.user)
+        result = services.checkout(ticket_id=data["position_id"], clist=clist, req=req)
+        scan, ticket = result.scan, result.ticket
+        if not scan.successful:
+            message = ("This attendee is not currently checked in." if scan.error_reason == Scan.Reason.NOT_CHECKED_IN
+                       else REASON_TEXT.get(scan.error_reason, "Refused."))
+            raise CheckinError(message, code=scan.error_reason)
+        return Response({
+            "status": "success", "checkout_id": scan.pk, "position_id": ticket.pk, "order_code": ticket.order_code,
+            "attendee_name": ticket.attendee_name, "datetime": scan.datetime,
+            "message": "Attendee checked out successfully",
+        })
+
+
+class CheckoutBulkView(OrganizerView):
+    class InputSerializer(serializers.Serializer):
+        checkin_lists = IdListField(required=False, default=list)
+        # Accepted for eventyay compatibility; bulk checkout only ever touches people inside.
+        force = serializers.BooleanField(default=False)
+        datetime = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def get_exception_handler(self):
+        return eventyay_exception_handler
+
+    @extend_schema(request=InputSerializer, responses=dict, summary="eventyay: check everyone inside out")
+    def post(self, request, org: str, event: str):
+        found, _ = self.event(request, org, event)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        wanted = set(payload.validated_data["checkin_lists"])
+        lists = list(CheckinList.objects.filter(event=found))
+        if wanted:
+            unknown = sorted(wanted - {c.pk for c in lists})
+            if unknown:
+                ids = ", ".join(map(str, unknown))
+                raise CheckinError(f"Invalid checkin list IDs: {ids}", code="validation_error")
+            lists = [c for c in lists if c.pk in wanted]
+        result = services.bulk_checkout(event=found, lists=lists, at=payload.validated_data["datetime"],
+                                        user=request.user)
+        done = [{"position_id": r["ticket_id"], "order_code": r["ticket__order_code"],
+                 "attendee_name": r["ticket__attendee_name"]} for r in result.checked_out]
+        return Response({
+            "status": "success",
+            "results": {"success_count": len(done), "error_count": len(result.errors), "errors": result.errors,
+                        "checked_out_positions": done},
+            "message": f"Bulk checkout completed. {len(done)} attendees checked out, {len(result.errors)} errors.",
+        })
+
+
+class RedeemView(OrganizerView):
+    class InputSerializer(serializers.Serializer):
+        secret = serializers.CharField(max_length=190)
+        lists = IdListField(min_length=1)
+        type = serializers.ChoiceField(choices=Scan.Type.choices, default=Scan.Type.ENTRY)
+        force = serializers.BooleanField(default=False)
+        nonce = serializers.CharField(max_length=190, required=False, allow_null=True, allow_blank=True, default=None)
+        datetime = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        source_type = serializers.CharField(max_length=50, required=False, default="barcode")
+        gate = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses=dict, summary="pretix: redeem a ticket secret (entry or exit)")
+    def post(self, request, org: str):
+        organizer, _ = self.organizer(request, org)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lists = self.lists(organizer, data["lists"])
+        req = services.ScanRequest(type=data["type"], force=data["force"], nonce=data["nonce"] or None,
+                                   at=data["datetime"], user=request.user, gate=data["gate"])
+        result = services.redeem(secret=data["secret"], lists=lists, req=req)
+        return self.answer(result, lists)
+
+    @staticmethod
+    def lists(organizer, ids: list[int]) -> list[CheckinList]:
+        found = {c.pk: c for c in CheckinList.objects.filter(pk__in=ids, event__organizer=organizer)
+                 .select_related("event")}
+        unknown = [i for i in ids if i not in found]
+        if unknown:
+            raise CheckinError(f"Invalid checkin list IDs: {', '.join(map(str, unknown))}", code="validation_error")
+        return [found[i] for i in dict.fromkeys(ids)]
+
+    @staticmethod
+    def answer(result: services.ScanResult, lists: list[CheckinList]) -> Response:
+        scan, clist = result.scan, result.checkin_list
+        body = {"list": list_ref(clist)}
+        if result.ticket is None:
+            return Response({"status": "error", "reason": Scan.Reason.INVALID, "reason_explanation": None, **body},
+                            status=status.HTTP_404_NOT_FOUND)
+        body["position"] = position_data(result.ticket, lists)
+        if scan.successful:
+            return Response({"status": "ok", **body}, status=status.HTTP_201_CREATED)
+        return Response({"status": "error", "reason": scan.error_reason,
+                         "reason_explanation": REASON_TEXT.get(scan.error_reason), **body},
+                        status=status.HTTP_400_BAD_REQUEST)
+
+
+class BenchPingView(APIView):
+    """A bare authenticated DRF endpoint: the floor the door-scan benchmark compares against."""
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        return Response({"ok": True})

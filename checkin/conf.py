@@ -1,0 +1,10 @@
+"""Settings of the checkin app, read in one place (prefixed, with defaults)."""
+
+from django.conf import settings
+
+from config.env import env_bool
+
+# The benchmark's bare authenticated endpoint (/api/v1/bench/ping) exists only when this is true.
+BENCH_ENDPOINTS = getattr(settings, "PLAUDIT_BENCH_ENDPOINTS", env_bool("PLAUDIT_BENCH_ENDPOINTS", False))
+# How often the scheduled checkout task runs (Celery beat), in seconds.
+SCHEDULED_CHECKOUT_EVERY = getattr(settings, "CHECKIN_SCHEDULED_CHECKOUT_EVERY", 60)

@@ -1,0 +1,68 @@
+"""Plain dict output for the check-in API. The redeem path is hot (every door scan), so these are plain
+functions rather than ModelSerializers; the shapes follow docs/checkin.md and the contract."""
+
+from checkin.models import CheckinList, Event, Scan, Ticket
+
+REASON_TEXT = {value: str(label) for value, label in Scan.Reason.choices}
+REASON_TEXT[Scan.Reason.ALREADY_REDEEMED] = "Already checked in"
+
+
+def event_data(event: Event) -> dict:
+    return {"id": event.pk, "slug": event.slug, "name": event.name, "date_from": event.date_from,
+            "date_to": event.date_to}
+
+
+def list_ref(clist: CheckinList) -> dict:
+    return {"id": clist.pk, "name": clist.name, "event": clist.event.slug}
+
+
+def checkin_list_data(clist: CheckinList, event: Event) -> dict:
+    clist.event = event
+    return {
+        **list_ref(clist),
+        "allow_multiple_entries": clist.allow_multiple_entries,
+        "allow_entry_after_exit": clist.allow_entry_after_exit,
+        "require_entry_for_exit": clist.require_entry_for_exit,
+        "exit_all_at": clist.exit_all_at,
+        "ticket_types": clist.ticket_types,
+        "valid_from": clist.valid_from,
+        "valid_until": clist.valid_until,
+        "attendance_points": clist.attendance_points,
+    }
+
+
+def _ticket_fields(ticket: Ticket) -> dict:
+    return {
+        "id": ticket.pk, "order_code": ticket.order_code, "attendee_name": ticket.attendee_name,
+        "attendee_email": ticket.attendee_email, "ticket_type": ticket.ticket_type, "secret": ticket.secret,
+        "status": ticket.status,
+    }
+
+
+def ticket_data(ticket: Ticket, *, list_ids: list[int], inside: set[int]) -> dict:
+    return {**_ticket_fields(ticket), "inside": {str(pk): pk in inside for pk in list_ids}}
+
+
+def position_data(ticket: Ticket, lists: list[CheckinList]) -> dict:
+    """The ticket with its successful scans on ``lists`` (pretix's ``position.checkins``)."""
+    checkins = (
+        Scan.objects.filter(ticket=ticket, checkin_list__in=[c.pk for c in lists], successful=True)
+        .order_by("datetime", "id").values("id", "checkin_list_id", "type", "datetime", "forced", "gate")
+    )
+    return {**_ticket_fields(ticket), "checkins": [
+        {"id": c["id"], "list": c["checkin_list_id"], "type": c["type"], "datetime": c["datetime"],
+         "forced": c["forced"], "gate": c["gate"]} for c in checkins
+    ]}
+
+
+def scan_data(scan: Scan) -> dict:
+    ticket = scan.ticket
+    return {
+        "id": scan.pk, "checkin_list": scan.checkin_list_id, "type": scan.type, "successful": scan.successful,
+        "error_reason": scan.error_reason or None, "forced": scan.forced, "nonce": scan.nonce,
+        "datetime": scan.datetime, "server_datetime": scan.server_datetime, "user": scan.user_id,
+        "gate": scan.gate, "batch": scan.batch_id, "raw_code": scan.raw_code or None,
+        "ticket": None if ticket is None else {
+            "id": ticket.pk, "order_code": ticket.order_code, "attendee_name": ticket.attendee_name,
+        },
+    }

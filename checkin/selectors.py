@@ -1,0 +1,133 @@
+"""Check-in reads: rights, events, tickets, door status and the scan log."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from rest_framework.exceptions import ValidationError
+
+from checkin.errors import NoCheckinRights, SearchTooShort
+from checkin.filters import ScanFilter
+from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Scan, Ticket, TicketListState
+
+MIN_SCANNER_SEARCH = 3
+
+
+@dataclass(frozen=True)
+class Rights:
+    checkin: bool = False
+    manage: bool = False
+
+
+def rights_for(user, organizer: Organizer) -> Rights:
+    if not (user and user.is_authenticated and user.is_active):
+        return Rights()
+    if user.is_superuser:
+        return Rights(checkin=True, manage=True)
+    m = OrganizerMembership.objects.filter(organizer=organizer, user=user).only("can_checkin", "can_manage").first()
+    if m is None:
+        return Rights()
+    return Rights(checkin=m.can_checkin or m.can_manage, manage=m.can_manage)
+
+
+def organizer_for(user, slug: str) -> tuple[Organizer | None, Rights]:
+    """The organizer and the user's rights there, in one query for members (the hot path of every scan)."""
+    if not user.is_superuser:
+        m = OrganizerMembership.objects.select_related("organizer").filter(organizer__slug=slug, user=user).first()
+        if m is not None:
+            return m.organizer, Rights(checkin=m.can_checkin or m.can_manage, manage=m.can_manage)
+    organizer = Organizer.objects.filter(slug=slug).first()
+    return organizer, rights_for(user, organizer) if organizer else Rights()
+
+
+def require_checkin(user, organizer: Organizer, rights: Rights) -> None:
+    if not rights.checkin:
+        raise NoCheckinRights(f"You have no check-in rights for organizer '{organizer.slug}'.")
+
+
+def events_for_user(user) -> QuerySet[Event]:
+    """Events whose organizer gives this user check-in rights (the door pages' choices)."""
+    qs = Event.objects.select_related("organizer").prefetch_related("checkin_lists").order_by("organizer__name", "name")
+    if user.is_superuser:
+        return qs
+    allowed = OrganizerMembership.objects.filter(user=user).filter(Q(can_checkin=True) | Q(can_manage=True))
+    return qs.filter(organizer__in=allowed.values("organizer"))
+
+
+def tickets_for_event(*, event: Event, rights: Rights, search: str = "", checkin_list: CheckinList | None = None):
+    """Tickets of an event, searched by attendee name, order code or secret prefix.
+
+    Scanner-only users (check-in but not manage rights) must search with at least three characters, so
+    nobody at a door can page through every attendee and their secrets.
+    """
+    search = search.strip()
+    if not rights.manage and len(search) < MIN_SCANNER_SEARCH:
+        raise SearchTooShort(f"Search with at least {MIN_SCANNER_SEARCH} characters.")
+    qs = Ticket.objects.filter(event=event).order_by("pk")
+    if search:
+        qs = qs.filter(
+            Q(attendee_name__icontains=search) | Q(order_code__iexact=search) | Q(secret__startswith=search)
+        )
+    if checkin_list is not None and checkin_list.ticket_types:
+        qs = qs.filter(ticket_type__in=checkin_list.ticket_types)
+    return qs
+
+
+def inside_lists(ticket_ids: list[int]) -> dict[int, set[int]]:
+    rows = TicketListState.objects.filter(ticket_id__in=ticket_ids, inside=True)
+    rows = rows.values_list("ticket_id", "checkin_list_id")
+    found: dict[int, set[int]] = {}
+    for ticket_id, list_id in rows:
+        found.setdefault(ticket_id, set()).add(list_id)
+    return found
+
+
+def list_status(clist: CheckinList) -> dict:
+    """The door statistics. Two aggregate queries over tickets and per-ticket state rows: the cost grows
+    with the number of tickets, never with the number of scans, and it is exact (no cache)."""
+    tickets = Ticket.objects.filter(event_id=clist.event_id, status=Ticket.Status.VALID)
+    if clist.ticket_types:
+        tickets = tickets.filter(ticket_type__in=clist.ticket_types)
+    positions = dict(tickets.values_list("ticket_type").annotate(n=Count("id")).order_by())
+    states = (
+        TicketListState.objects.filter(checkin_list=clist)
+        .values_list("ticket__ticket_type")
+        .annotate(
+            checkins=Count("id", filter=Q(entry_count__gt=0)),
+            inside=Count("id", filter=Q(inside=True)),
+            exits=Sum("exit_count"),
+        )
+        .order_by()
+    )
+    by_type = {t: (checkins, inside, exits or 0) for t, checkins, inside, exits in states}
+    names = sorted(set(positions) | set(by_type))
+    return {
+        "checkin_count": sum(v[0] for v in by_type.values()),
+        "position_count": sum(positions.values()),
+        "inside_count": sum(v[1] for v in by_type.values()),
+        "checkout_count": sum(v[2] for v in by_type.values()),
+        "event": {"name": clist.event.name},
+        "items": [
+            {"name": n, "checkin_count": by_type.get(n, (0,))[0], "position_count": positions.get(n, 0)} for n in names
+        ],
+    }
+
+
+def scans_for_event(*, event: Event, filters) -> QuerySet[Scan]:
+    qs = Scan.objects.filter(checkin_list__event=event).select_related("ticket").order_by("-datetime", "-id")
+    filterset = ScanFilter(filters, queryset=qs)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def inside_from_log(clist: CheckinList) -> set[int]:
+    """Tickets inside according to the scan log alone (the definition, used to verify the state rows)."""
+    latest = (
+        Scan.objects.filter(checkin_list=clist, ticket=OuterRef("ticket"), successful=True)
+        .order_by("-datetime", "-id").values("type")[:1]
+    )
+    rows = (
+        Scan.objects.filter(checkin_list=clist, successful=True).values("ticket").distinct()
+        .annotate(last=Subquery(latest)).filter(last=Scan.Type.ENTRY)
+    )
+    return {row["ticket"] for row in rows}

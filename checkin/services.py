@@ -1,0 +1,273 @@
+"""Check-in writes: scans (entry/exit), single checkout and set-based bulk checkout.
+
+Every scan locks only the scanned ticket's rows (the ticket, then its state row on the list), never the
+list or the event, so scans of different tickets never wait for each other. The judgement is made under
+those locks; the scan row and the state row are written in the same transaction.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from checkin.errors import InvalidPosition
+from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
+from checkin.signals import checkin_recorded
+
+ENTRY, EXIT = Scan.Type.ENTRY, Scan.Type.EXIT
+R = Scan.Reason
+
+
+@dataclass
+class ScanRequest:
+    type: str = ENTRY
+    force: bool = False
+    nonce: str | None = None
+    at: datetime | None = None
+    user: object = None
+    gate: str = ""
+    # eventyay's single checkout refuses an exit of someone not inside whatever the list says.
+    strict_exit: bool = False
+
+
+@dataclass
+class ScanResult:
+    scan: Scan
+    ticket: Ticket | None
+    checkin_list: CheckinList
+    replayed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.scan.successful
+
+
+@dataclass
+class BulkResult:
+    batch: CheckoutBatch
+    checked_out: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+
+# --- Locks (module-level so the concurrency tests' negative controls can swap them out) -------------
+
+
+def lock_ticket(*, event_ids: set[int], secret: str | None = None, pk: int | None = None) -> Ticket | None:
+    lookup = {"secret": secret} if secret is not None else {"pk": pk}
+    return Ticket.objects.select_for_update(of=("self",)).filter(event_id__in=event_ids, **lookup).first()
+
+
+def lock_state(*, ticket_id: int, list_id: int) -> TicketListState | None:
+    # Bulk checkout flips state rows with an UPDATE (row locks), so holding this row lock while we judge
+    # makes a single scan and a bulk checkout of the same person serialise instead of both exiting.
+    return TicketListState.objects.select_for_update().filter(ticket_id=ticket_id, checkin_list_id=list_id).first()
+
+
+# --- Rules -------------------------------------------------------------------------------------------
+
+
+def judge(*, ticket: Ticket, clist: CheckinList, state: TicketListState | None, req: ScanRequest) -> str | None:
+    """The refusal reason for this scan, or None if it is allowed. Pure: reads only its arguments."""
+    if req.type == EXIT:
+        return _judge_exit(ticket=ticket, clist=clist, state=state, strict=req.strict_exit)
+    return _judge_entry(ticket=ticket, clist=clist, state=state, at=req.at)
+
+
+def _judge_entry(*, ticket, clist, state, at) -> str | None:
+    if ticket.status == Ticket.Status.REVOKED:
+        return R.REVOKED
+    if not clist.covers(ticket.ticket_type):
+        return R.PRODUCT
+    if (clist.valid_from and at < clist.valid_from) or (clist.valid_until and at > clist.valid_until):
+        return R.INVALID_TIME
+    if state is not None:
+        if state.inside and not clist.allow_multiple_entries:
+            return R.ALREADY_REDEEMED
+        if not state.inside and state.exit_count and not clist.allow_entry_after_exit:
+            return R.ALREADY_REDEEMED
+    return None
+
+
+def _judge_exit(*, ticket, clist, state, strict: bool) -> str | None:
+    # Exits ignore revocation and opening times on purpose: letting someone out is never the harm.
+    if not clist.covers(ticket.ticket_type):
+        return R.PRODUCT
+    inside = state is not None and state.inside
+    if not inside and (strict or clist.require_entry_for_exit):
+        return R.NOT_CHECKED_IN
+    return None
+
+
+def pick_list(ticket: Ticket, lists: list[CheckinList]) -> tuple[CheckinList, str | None]:
+    """The list this ticket is scanned on among the scanner's lists (all of the ticket's event)."""
+    candidates = [c for c in lists if c.event_id == ticket.event_id]
+    if len(candidates) == 1:
+        return candidates[0], None
+    covering = [c for c in candidates if c.covers(ticket.ticket_type)]
+    if len(covering) == 1:
+        return covering[0], None
+    return (covering or candidates)[0], R.AMBIGUOUS
+
+
+# --- Writes ------------------------------------------------------------------------------------------
+
+
+def _replay(clist: CheckinList, nonce: str) -> ScanResult | None:
+    first = Scan.objects.select_related("ticket").filter(checkin_list=clist, nonce=nonce).first()
+    if first is None:
+        return None
+    return ScanResult(scan=first, ticket=first.ticket, checkin_list=clist, replayed=True)
+
+
+def _insert(req: ScanRequest, *, clist: CheckinList, **fields) -> Scan | ScanResult:
+    scan = Scan(checkin_list=clist, type=req.type, nonce=req.nonce or None, datetime=req.at, user=req.user,
+                gate=req.gate, **fields)
+    if not req.nonce:
+        scan.save(force_insert=True)
+        return scan
+    try:
+        with transaction.atomic():
+            scan.save(force_insert=True)
+    except IntegrityError:
+        # Another request with this nonce (another ticket, or an unknown code) committed first.
+        if (first := _replay(clist, req.nonce)) is not None:
+            return first
+        raise
+    return scan
+
+
+def _apply(state: TicketListState | None, scan: Scan) -> None:
+    """Move the state row to include this successful scan (F() counters, same transaction)."""
+    is_entry = scan.type == ENTRY
+    if state is None:
+        TicketListState.objects.create(
+            ticket_id=scan.ticket_id, checkin_list_id=scan.checkin_list_id, inside=is_entry,
+            last_datetime=scan.datetime, entry_count=int(is_entry), exit_count=int(not is_entry),
+        )
+        return
+    updates = {"entry_count": F("entry_count") + 1} if is_entry else {"exit_count": F("exit_count") + 1}
+    # The new row has the highest id, so it is the latest by (datetime, id) unless its datetime is
+    # earlier (an offline upload of an old scan): then it is logged and counted but does not move "inside".
+    if scan.datetime >= state.last_datetime:
+        updates.update(inside=is_entry, last_datetime=scan.datetime)
+    TicketListState.objects.filter(pk=state.pk).update(**updates)
+
+
+def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None) -> ScanResult:
+    state = lock_state(ticket_id=ticket.pk, list_id=clist.pk)
+    if req.nonce and (first := _replay(clist, req.nonce)) is not None:
+        return first
+    reason = preset or judge(ticket=ticket, clist=clist, state=state, req=req)
+    if reason and not req.force:
+        scan = _insert(req, clist=clist, ticket=ticket, successful=False, error_reason=reason)
+        return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=ticket, checkin_list=clist)
+    scan = _insert(req, clist=clist, ticket=ticket, successful=True, forced=bool(reason))
+    if isinstance(scan, ScanResult):
+        return scan
+    _apply(state, scan)
+    checkin_recorded.send(sender=Scan, scan=scan, ticket=ticket, checkin_list=clist)
+    return ScanResult(scan=scan, ticket=ticket, checkin_list=clist)
+
+
+@transaction.atomic
+def redeem(*, secret: str, lists: list[CheckinList], req: ScanRequest) -> ScanResult:
+    """Scan a ticket secret on one of ``lists`` (pretix's redeem). Refusals are stored and returned, not
+    raised; ``force`` turns any refusal but ``invalid`` into a forced scan; a known nonce replays."""
+    req.at = req.at or timezone.now()
+    ticket = lock_ticket(secret=secret, event_ids={c.event_id for c in lists})
+    if ticket is None:
+        if req.nonce and (first := _replay(lists[0], req.nonce)) is not None:
+            return first
+        scan = _insert(req, clist=lists[0], successful=False, error_reason=R.INVALID, raw_code=secret[:190])
+        return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=None, checkin_list=lists[0])
+    clist, preset = pick_list(ticket, lists)
+    ticket.event = clist.event
+    return _scan(req, ticket=ticket, clist=clist, preset=preset)
+
+
+@transaction.atomic
+def checkout(*, ticket_id: int, clist: CheckinList, req: ScanRequest) -> ScanResult:
+    """eventyay's single checkout: an exit that needs the attendee inside unless forced."""
+    req.type, req.strict_exit, req.at = EXIT, True, req.at or timezone.now()
+    ticket = lock_ticket(pk=ticket_id, event_ids={clist.event_id})
+    if ticket is None:
+        raise InvalidPosition("Unknown ticket or check-in list for this event.")
+    return _scan(req, ticket=ticket, clist=clist)
+
+
+# --- Bulk checkout -----------------------------------------------------------------------------------
+
+_INSERT_EXITS = """
+INSERT INTO {scan} (ticket_id, checkin_list_id, type, successful, error_reason, forced, nonce, datetime,
+                    server_datetime, user_id, gate, raw_code, batch_id)
+SELECT ticket_id, checkin_list_id, %s, %s, '', %s, NULL, %s, %s, %s, '', '', %s
+FROM {state} WHERE last_batch_id = %s
+"""
+
+
+def _insert_exit_rows(batch: CheckoutBatch, *, user_id: int | None) -> None:
+    ops = connection.ops
+    sql = _INSERT_EXITS.format(scan=ops.quote_name(Scan._meta.db_table),
+                               state=ops.quote_name(TicketListState._meta.db_table))
+    at = ops.adapt_datetimefield_value(batch.datetime)
+    now = ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [EXIT.value, True, False, at, now, user_id, batch.pk, batch.pk])
+
+
+@transaction.atomic
+def bulk_checkout(*, event, lists: list[CheckinList], at: datetime | None = None, user=None,
+                  trigger: str = CheckoutBatch.Trigger.API) -> BulkResult:
+    """Check out everyone inside ``lists`` with a constant number of SQL statements.
+
+    One UPDATE flips the state rows (taking their row locks, so a single scan judging the same person
+    either finishes first or sees the flip), one INSERT ... SELECT writes the exit rows of exactly the
+    flipped rows, and one CheckoutBatch row is the audit record. ``checkin_recorded`` is NOT sent for
+    these exits: one signal per person would make the cost grow with the room.
+    People whose latest scan is later than ``at`` stay inside and are reported as errors.
+    """
+    at = at or timezone.now()
+    ids = sorted(c.pk for c in lists)
+    # Two bulk checkouts of the same list serialise here (pk order), so their UPDATEs never deadlock.
+    list(CheckinList.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    user_id = getattr(user, "pk", None)
+    batch = CheckoutBatch.objects.create(event=event, list_ids=ids, user_id=user_id, trigger=trigger, datetime=at)
+    moved = TicketListState.objects.filter(checkin_list_id__in=ids, inside=True, last_datetime__lte=at).update(
+        inside=False, exit_count=F("exit_count") + 1, last_datetime=at, last_batch=batch
+    )
+    _insert_exit_rows(batch, user_id=user_id)
+    CheckoutBatch.objects.filter(pk=batch.pk).update(checked_out=moved)
+    batch.checked_out = moved
+    checked_out = list(
+        Scan.objects.filter(batch=batch).order_by("ticket_id")
+        .values("ticket_id", "ticket__order_code", "ticket__attendee_name").distinct()
+    )
+    later = TicketListState.objects.filter(checkin_list_id__in=ids, inside=True, last_datetime__gt=at)
+    errors = [{"position_id": pk, "error": "Scanned in after the checkout time."}
+              for pk in later.order_by("ticket_id").values_list("ticket_id", flat=True).distinct()]
+    return BulkResult(batch=batch, checked_out=checked_out, errors=errors)
+
+
+def due_scheduled_checkouts(*, now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return list(CheckinList.objects.filter(exit_all_at__lte=now).values_list("pk", flat=True))
+
+
+def run_scheduled_checkout(*, list_id: int) -> BulkResult | None:
+    """Check out everyone on a list whose ``exit_all_at`` has passed, exactly once per setting.
+
+    The conditional UPDATE that clears ``exit_all_at`` claims the work: a second worker (or a rerun)
+    matches no row and does nothing.
+    """
+    with transaction.atomic():
+        clist = CheckinList.objects.select_related("event").filter(pk=list_id, exit_all_at__isnull=False).first()
+        if clist is None:
+            return None
+        due = clist.exit_all_at
+        if due > timezone.now():
+            return None
+        if CheckinList.objects.filter(pk=list_id, exit_all_at=due).update(exit_all_at=None) != 1:
+            return None  # another worker got there first
+        return bulk_checkout(event=clist.event, lists=[clist], at=due, trigger=CheckoutBatch.Trigger.SCHEDULE)
