@@ -1,0 +1,128 @@
+"""Server-rendered pages: the participant claim scanner, staff attribution, the public leaderboard,
+"my points", and QR images / the printable sheet of claim templates. The pages talk to the JSON API
+(/api/v1/points/...) with fetch; nothing here writes except rotating one's own personal code."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from engagement import leaderboards
+from engagement.models import Activity
+from engagement.services import member_for_user
+from points_bridge import qr, selectors, services, tokens
+from points_bridge.models import ClaimTemplate
+
+BOARD_DEFAULTS = {"limit": 10, "refresh": 30}
+HISTORY_ROWS = 50
+
+
+def staff_required(perm: str):
+    """Anonymous → the login page; logged in without ``perm`` → 403."""
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@login_required
+def claim_page(request):
+    return render(request, "points_bridge/claim.html", {"code": request.GET.get("code", "")[:500]})
+
+
+@staff_required("engagement.award_points")
+def staff_attribution(request):
+    context = {
+        "templates": selectors.usable_templates(),
+        "activities": Activity.objects.filter(active=True),
+        "member_code": request.GET.get("member", "")[:500],
+    }
+    return render(request, "points_bridge/staff_attribution.html", context)
+
+
+def _int_param(request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.GET.get(name, "")
+    return min(max(int(raw), low), high) if raw.isdigit() and len(raw) < 6 else default
+
+
+def board_options(request) -> dict:
+    """The big-screen options, all from the query string so a bookmarked URL is the whole setup."""
+    window = request.GET.get("window", "all")
+    activity = selectors.activity_by_ref(request.GET.get("activity"))
+    return {
+        "activity": activity,
+        "window": window if window in leaderboards.WINDOWS else "all",
+        "limit": _int_param(request, "limit", BOARD_DEFAULTS["limit"], 1, 100),
+        "refresh": _int_param(request, "refresh", BOARD_DEFAULTS["refresh"], 0, 3600),
+        "show_rank": request.GET.get("rank", "1") not in ("0", "false", "no"),
+        "title": request.GET.get("title", "")[:80],
+    }
+
+
+def board(request):
+    options = board_options(request)
+    viewer = member_for_user(request.user) if request.user.is_authenticated else None
+    result = leaderboards.leaderboard(activity=options["activity"], window=options["window"], limit=options["limit"],
+                                      viewer=viewer)
+    context = {**options, "board": result, "viewer": viewer, "activities": Activity.objects.filter(active=True)}
+    return render(request, "points_bridge/board.html", context)
+
+
+@login_required
+def my_points(request):
+    member = member_for_user(request.user)
+    token = services.member_token_for(member=member)
+    context = {
+        "member": member,
+        "rank": getattr(leaderboards.leaderboard(limit=1, viewer=member).me, "rank", None),
+        "history": selectors.entries(member=member)[:HISTORY_ROWS],
+        "level_percent": _level_percent(member),
+        "member_qr": mark_safe(qr.svg_inline(tokens.member_url(token))),  # noqa: S308 - segno's own markup
+    }
+    return render(request, "points_bridge/my_points.html", context)
+
+
+def _level_percent(member) -> int:
+    into, remaining = member.xp_into_level, member.xp_for_next_level
+    return 100 if remaining == 0 else int(100 * into / (into + remaining))
+
+
+@login_required
+@require_POST
+def rotate_my_code(request):
+    services.rotate_member_code(member=member_for_user(request.user))
+    return redirect("bridge-my-points")
+
+
+@staff_required("points_bridge.view_claimtemplate")
+def template_qr(request, pk: int, fmt: str):
+    template = get_object_or_404(ClaimTemplate.objects.alive(), pk=pk)
+    url = tokens.claim_url(services.issue_claim_token(template=template))
+    if fmt == "png":
+        return HttpResponse(qr.png(url), content_type="image/png")
+    return HttpResponse(qr.svg(url), content_type="image/svg+xml")
+
+
+@staff_required("points_bridge.view_claimtemplate")
+def claim_sheet(request):
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit() and len(i.strip()) < 19]
+    templates = ClaimTemplate.objects.alive().filter(pk__in=ids).select_related("activity")
+    if not templates:
+        raise Http404("No claim templates selected.")
+    cards = []
+    for template in templates:
+        url = tokens.claim_url(services.issue_claim_token(template=template))
+        cards.append({"template": template, "svg": mark_safe(qr.svg_inline(url, scale=4))})  # noqa: S308
+    return render(request, "points_bridge/claim_sheet.html", {"cards": cards})

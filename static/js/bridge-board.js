@@ -1,0 +1,60 @@
+/* Public leaderboard (/board/): refresh every N seconds (0 = off) by fetching JSON and patching the
+ * table in place. Rows are keyed by user id and moved, never rebuilt, so a big screen does not flicker. */
+(function () {
+  "use strict";
+  const root = document.getElementById("board");
+  if (!root) return;
+  const seconds = Number(root.dataset.refresh);
+  if (!seconds) return;
+  const tbody = document.getElementById("board-rows");
+  const updated = document.getElementById("board-updated");
+  const params = new URLSearchParams({limit: root.dataset.limit, window: root.dataset.window});
+  if (root.dataset.activity) params.set("activity", root.dataset.activity);
+
+  function setText(cell, text) {
+    if (cell.textContent !== text) cell.textContent = text;  // untouched cells are not repainted
+  }
+
+  function rowFor(item) {
+    let row = tbody.querySelector('tr[data-user="' + item.user_id + '"]');
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.user = item.user_id;
+      ["rank", "name", "num value"].forEach((cls) => {
+        const cell = document.createElement("td");
+        cell.className = cls;
+        row.appendChild(cell);
+      });
+    }
+    return row;
+  }
+
+  function patch(body) {
+    const keep = new Set();
+    body.items.forEach((item, index) => {
+      const row = rowFor(item);
+      keep.add(row);
+      setText(row.cells[0], String(item.rank));
+      setText(row.cells[1], item.name);
+      setText(row.cells[2], String(item.value));
+      const cls = (item.rank <= 3 ? "top" + item.rank : "") + (item.me ? " highlight" : "");
+      if (row.className !== cls.trim()) row.className = cls.trim();
+      if (tbody.children[index] !== row) tbody.insertBefore(row, tbody.children[index] || null);
+    });
+    Array.from(tbody.children).forEach((row) => {
+      if (!keep.has(row) && (body.items.length || !row.classList.contains("empty"))) row.remove();
+    });
+    const at = new Date(body.updated_at);
+    updated.dataset.at = body.updated_at;
+    updated.textContent = "Updated at " + at.toLocaleTimeString([], {hour12: false});
+  }
+
+  async function refresh() {
+    try {
+      const response = await fetch(root.dataset.url + "?" + params, {headers: {"Accept": "application/json"}});
+      if (response.ok) patch(await response.json());
+    } catch (err) { /* keep showing the last board; try again next time */ }
+  }
+
+  setInterval(refresh, seconds * 1000);
+})();

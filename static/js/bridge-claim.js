@@ -1,0 +1,71 @@
+/* Participant claim scanner (/claim/): camera through PlauditQR, or a pasted/typed code.
+ * Shows "+N points" or the reason for a refusal, then resumes scanning by itself. */
+(function () {
+  "use strict";
+  const root = document.getElementById("claim");
+  if (!root) return;
+  const result = document.getElementById("claim-result");
+  const input = document.getElementById("claim-input");
+  const status = document.getElementById("claim-camera-status");
+  const csrf = root.querySelector("[name=csrfmiddlewaretoken]").value;
+  const REPEAT_MS = 2500;
+  let scanner = null, busy = false;
+
+  function show(ok, text, sub) {
+    result.className = "result " + (ok ? "ok" : "bad");
+    result.textContent = text;
+    if (sub) {
+      const small = document.createElement("span");
+      small.className = "sub";
+      small.textContent = sub;
+      result.appendChild(small);
+    }
+    if (window.PlauditQR) window.PlauditQR.beep(ok);
+  }
+
+  async function claim(code) {
+    if (busy || !code) return;
+    busy = true;
+    if (scanner) scanner.pause();
+    try {
+      const response = await fetch(root.dataset.claimUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
+        body: JSON.stringify({code: code}),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok) {
+        show(true, "+" + body.points + " points", body.description + " · balance " + body.balance);
+      } else {
+        show(false, body.detail || "Could not claim this code.", body.code || String(response.status));
+      }
+    } catch (err) {
+      show(false, "No connection. Try again.", "network_error");
+    } finally {
+      busy = false;
+      // Resume by ourselves: the same code is ignored for REPEAT_MS anyway (PlauditQR de-duplicates).
+      if (scanner) setTimeout(() => scanner.resume(), 600);
+    }
+  }
+
+  window.PlauditQR.attachTypedScanner(input, claim, {repeatMs: REPEAT_MS});
+  document.getElementById("claim-submit").addEventListener("click", () => {
+    const code = input.value.trim();
+    input.value = "";
+    claim(code);
+  });
+
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    scanner = window.PlauditQR.start({
+      video: document.getElementById("claim-video"), onCode: claim, repeatMs: REPEAT_MS,
+      onError: (err) => { status.textContent = "Camera unavailable (" + (err.name || err) + "): type or paste the code."; },
+    });
+  } else {
+    status.textContent = "No camera here: type or paste the code.";
+  }
+  // Opened from a phone's own camera app: the code is in the URL.
+  if (root.dataset.code) {
+    history.replaceState(null, "", location.pathname);  // a reload must not claim again
+    claim(root.dataset.code);
+  }
+})();
