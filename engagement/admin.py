@@ -83,3 +83,6 @@ class ActivityAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "external_id", "active", "created"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
+
+
+from engagement import admin_achievements  # noqa: E402, F401 - achievements, unlocks and campaigns

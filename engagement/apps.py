@@ -17,3 +17,17 @@ class EngagementConfig(AppConfig):
     def ready(self) -> None:
         # Every user gets a member profile as soon as it exists (admin, signup, shell, SSO).
         post_save.connect(_create_member, sender=settings.AUTH_USER_MODEL, dispatch_uid="engagement_create_member")
+        _connect_achievements_and_leaderboards()
+
+
+def _connect_achievements_and_leaderboards() -> None:
+    from engagement import achievements
+    from engagement.leaderboards import index
+    from engagement.signals import ledger_entry_posted
+
+    # Leaderboard totals are written in the entry's transaction; achievements are evaluated after it.
+    ledger_entry_posted.connect(index.on_entry_posted, dispatch_uid="engagement_leaderboard_totals")
+    ledger_entry_posted.connect(achievements.on_entry_posted, dispatch_uid="engagement_achievements")
+    if getattr(settings, "ENGAGEMENT_LEADERBOARD_REDIS", False):
+        settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-repair-leaderboard-index", {
+            "task": "engagement.tasks.repair_leaderboard_index", "schedule": 60.0})

@@ -27,8 +27,6 @@ def activity_by_ref(ref: str) -> Activity | None:
 
 
 def unlocked_achievement_count(*, member: Member) -> int:
-    try:
-        from engagement.models import MemberAchievement
-    except ImportError:  # achievements not installed yet
-        return 0
+    from engagement.models import MemberAchievement
+
     return MemberAchievement.objects.filter(member=member).count()

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from engagement import levels
+from engagement import campaigns, levels
 from engagement.errors import CapReached, IdempotencyConflict, InsufficientPoints, LedgerError, UnknownReason
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
 from engagement.signals import ledger_entry_posted
@@ -108,10 +108,15 @@ def _post(
     idempotency_key: str | None,
     at: datetime | None,
     rule: EarningRule | None = None,
+    requested: tuple[int, int] | None = None,
 ) -> LedgerEntry:
     at = at or timezone.now()
+    # The hash is of what was asked (``requested``, before any campaign boost), so that a replay
+    # still matches after the campaign has ended.
+    asked_points, asked_xp = requested or (points, xp)
     request_hash = _request_hash(
-        op=operation, member=member.pk, points=points, xp=xp, reason=reason, activity=activity and activity.pk
+        op=operation, member=member.pk, points=asked_points, xp=asked_xp, reason=reason,
+        activity=activity and activity.pk,
     )
     locked = lock_member(member.pk)
     if (entry := _replayed(idempotency_key, request_hash)) is not None:
@@ -175,9 +180,12 @@ def award(
     xp = _positive("xp", points if xp is None else xp, allow_zero=True)
     if points == 0 and xp == 0:
         raise LedgerError("An award must move points or XP.", code="invalid_amount")
+    at, requested = at or timezone.now(), (points, xp)
+    if (boosted := campaigns.boost(reason=reason, points=points, xp=xp, at=at)) is not None:
+        points, xp, meta = boosted.points, boosted.xp, {**(meta or {}), "campaign": boosted.meta}
     return _post(
         member=member, points=points, xp=xp, reason=reason, operation="award", activity=activity, actor=actor,
-        meta=meta, idempotency_key=idempotency_key, at=at, rule=rule,
+        meta=meta, idempotency_key=idempotency_key, at=at, rule=rule, requested=requested,
     )
 
 

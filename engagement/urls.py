@@ -1,6 +1,7 @@
 from django.urls import path
 
 from engagement import api
+from engagement.api_achievements import AchievementsView
 
 # Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("engagement/avatar/upload", api.AvatarUploadView.as_view(), name="engagement-avatar-upload"),
     path("engagement/transactions", api.TransactionsView.as_view(), name="engagement-transactions"),
     path("engagement/events", api.EventsView.as_view(), name="engagement-events"),
+    path("engagement/achievements", AchievementsView.as_view(), name="engagement-achievements"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
     path("admin/engagement/leaderboard", api.AdminLeaderboardView.as_view(), name="admin-engagement-leaderboard"),
     path("admin/engagement/transactions", api.AdminTransactionsView.as_view(), name="admin-engagement-transactions"),

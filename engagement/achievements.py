@@ -1,0 +1,120 @@
+"""Achievements: evaluating a member's rules, unlocking exactly once, and what the member page shows."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from engagement import services
+from engagement.achievement_rules import MemberFacts, Progress, progress
+from engagement.models import Achievement, LedgerEntry, Member, MemberAchievement
+
+log = logging.getLogger(__name__)
+REASON_PREFIX = "achievement:"
+# The contract's counters, by the reason that counts them.
+COUNTERS = {
+    "comments": "comment_create",
+    "votes": "poll_vote",
+    "newsletter": "newsletter_subscribe",
+    "checkins": "checkin",
+    "reactions": "comment_reacted",
+}
+
+
+@dataclass
+class Status:
+    achievement: Achievement
+    progress: Progress
+    unlocked: MemberAchievement | None
+
+
+def reason_for(achievement: Achievement) -> str:
+    return f"{REASON_PREFIX}{achievement.code}"
+
+
+def moves_achievements(entry: LedgerEntry) -> bool:
+    """Whether a new entry should trigger an evaluation. An unlock's own entry does not: the
+    evaluation that wrote it re-checks the member itself (for level- or XP-based achievements)."""
+    return not entry.reason.startswith(REASON_PREFIX)
+
+
+def _unlock(*, member: Member, achievement: Achievement, at: datetime) -> MemberAchievement | None:
+    """Unlock and pay once. The member lock serialises evaluations of one member; the unique
+    constraint and the award's idempotency key would each stop a second payment on their own."""
+    with transaction.atomic():
+        services.lock_member(member.pk)
+        if MemberAchievement.objects.filter(member=member, achievement=achievement).exists():
+            return None
+        unlock = MemberAchievement.objects.create(member=member, achievement=achievement, unlocked_at=at)
+        if achievement.points or achievement.xp:
+            unlock.entry = services.award(
+                member=member, reason=reason_for(achievement), points=achievement.points, xp=achievement.xp,
+                meta={"achievement": achievement.code}, at=at,
+                idempotency_key=f"{REASON_PREFIX}{achievement.code}:{member.pk}",
+            )
+            MemberAchievement.objects.filter(pk=unlock.pk).update(entry=unlock.entry)
+        from engagement.tasks import send_achievement_email
+
+        send_achievement_email.delay_on_commit(member_achievement_id=unlock.pk)
+    return unlock
+
+
+def pending(*, member: Member) -> list[tuple[Achievement, Progress]]:
+    """Active achievements the member has met but not unlocked yet."""
+    facts = MemberFacts(member)
+    unlocked = set(MemberAchievement.objects.filter(member=member).values_list("achievement_id", flat=True))
+    candidates = Achievement.objects.filter(active=True).exclude(pk__in=unlocked)
+    return [(a, p) for a in candidates if (p := progress(a.rule, facts)).met]
+
+
+def evaluate_member(*, member_id: int, at: datetime | None = None) -> list[MemberAchievement]:
+    """Unlock every achievement the member has met; returns the new unlocks.
+
+    An unlock pays XP, which can meet a level- or XP-based rule, so we evaluate again until nothing
+    new unlocks (at most once per achievement).
+    """
+    at = at or timezone.now()
+    unlocked: list[MemberAchievement] = []
+    for _ in range(Achievement.objects.filter(active=True).count() + 1):
+        member = Member.objects.get(pk=member_id)
+        new = [u for a, _ in pending(member=member) if (u := _unlock(member=member, achievement=a, at=at))]
+        if not new:
+            break
+        unlocked += new
+    return unlocked
+
+
+def statuses(*, member: Member) -> list[Status]:
+    """Every active achievement (and any unlocked one made inactive since) with the member's progress."""
+    facts = MemberFacts(member)
+    unlocks = {u.achievement_id: u for u in MemberAchievement.objects.filter(member=member)}
+    shown = Achievement.objects.filter(active=True) | Achievement.objects.filter(pk__in=unlocks)
+    result = []
+    for achievement in shown.distinct().order_by("position", "id"):
+        current = progress(achievement.rule, facts)
+        unlock = unlocks.get(achievement.pk)
+        if unlock is not None and not current.met:
+            current = Progress(current.target, current.target)  # met once, e.g. before an admin raised it
+        result.append(Status(achievement, current, unlock))
+    return result
+
+
+def counters(*, member: Member) -> dict[str, int]:
+    counts = MemberFacts(member).reason_counts
+    result = {name: counts.get(reason, 0) for name, reason in COUNTERS.items()}
+    result["achievements"] = MemberAchievement.objects.filter(member=member).count()
+    return result
+
+
+def unlocked_count(*, member: Member) -> int:
+    return MemberAchievement.objects.filter(member=member).count()
+
+
+def on_entry_posted(sender, entry: LedgerEntry, member: Member, **kwargs) -> None:
+    """Receiver of ``ledger_entry_posted``: evaluate the member after the entry commits (ids only)."""
+    if moves_achievements(entry):
+        from engagement.tasks import evaluate_achievements
+
+        evaluate_achievements.delay_on_commit(member_id=member.pk)

@@ -1,0 +1,95 @@
+"""Admin for achievements, unlocks and campaigns (imported at the bottom of engagement/admin.py)."""
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from engagement.achievement_rules import validate_rule
+from engagement.models import Achievement, Campaign, MemberAchievement
+from engagement.tasks import evaluate_achievements
+
+
+class RuleField(forms.JSONField):
+    """A JSON field whose value must be a valid achievement rule (errors say where in the rule)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 6, "cols": 80, "style": "font-family: monospace"}))
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        validate_rule(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class AchievementForm(forms.ModelForm):
+    rule = RuleField(help_text='Types: reason_count (reason, min), checkins, level, points, xp, distinct_activities '
+                               '(min), streak (days); combine with {"all": [...]} or {"any": [...]}.')
+
+    class Meta:
+        model = Achievement
+        fields = ["code", "title", "description", "icon", "points", "xp", "rule", "active", "position"]
+
+
+@admin.register(Achievement)
+class AchievementAdmin(admin.ModelAdmin):
+    form = AchievementForm
+    list_display = ["code", "title", "points", "xp", "active", "position"]
+    list_editable = ["active", "position"]
+    search_fields = ["code", "title"]
+    list_filter = ["active"]
+
+
+@admin.register(MemberAchievement)
+class MemberAchievementAdmin(admin.ModelAdmin):
+    list_display = ["unlocked_at", "member", "achievement", "entry"]
+    list_select_related = ["member__user", "achievement", "entry"]
+    list_filter = ["achievement"]
+    search_fields = ["member__username", "member__user__username", "achievement__code"]
+    raw_id_fields = ["member", "entry"]
+    date_hierarchy = "unlocked_at"
+    actions = ["reevaluate"]
+
+    # Unlocks are facts paid through the ledger: created by evaluation only, never edited.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Re-evaluate the selected members' achievements")
+    def reevaluate(self, request, queryset):
+        member_ids = set(queryset.values_list("member_id", flat=True))
+        for member_id in member_ids:
+            evaluate_achievements.delay(member_id=member_id)
+        self.message_user(request, f"Queued {len(member_ids)} member(s) for evaluation.")
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["name", "rules", "reasons", "points_multiplier", "xp_multiplier", "starts_at", "ends_at", "active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("rules") and not cleaned.get("reasons"):
+            raise ValidationError("Choose at least one earning rule or reason for the campaign to boost.")
+        return cleaned
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ["name", "points_multiplier", "xp_multiplier", "starts_at", "ends_at", "active"]
+    list_filter = ["active"]
+    filter_horizontal = ["rules"]
+    search_fields = ["name"]

@@ -1,0 +1,41 @@
+"""Campaigns: time-boxed multipliers on awards, applied inside the award's transaction."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from engagement.models import Campaign
+
+
+@dataclass(frozen=True)
+class Boost:
+    campaign: Campaign
+    points: int
+    xp: int
+
+    @property
+    def meta(self) -> dict:
+        c = self.campaign
+        return {"id": c.pk, "name": c.name, "points_multiplier": str(c.points_multiplier),
+                "xp_multiplier": str(c.xp_multiplier)}
+
+
+def running(*, reason: str, at: datetime) -> list[Campaign]:
+    """Active campaigns boosting ``reason`` at ``at``. Usually none, and that costs one indexed query."""
+    live = list(Campaign.objects.filter(active=True, starts_at__lte=at, ends_at__gt=at))
+    if not live:
+        return []
+    return [c for c in live if reason in c.reasons or any(r.reason == reason for r in c.rules.all())]
+
+
+def _times(amount: int, multiplier: Decimal) -> int:
+    return int((Decimal(amount) * multiplier).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def boost(*, reason: str, points: int, xp: int, at: datetime) -> Boost | None:
+    """The amounts after the best running campaign for ``reason`` (campaigns do not stack), or None."""
+    campaigns = running(reason=reason, at=at)
+    if not campaigns:
+        return None
+    best = max(campaigns, key=lambda c: (c.points_multiplier, c.xp_multiplier, -c.pk))
+    return Boost(best, _times(points, best.points_multiplier), _times(xp, best.xp_multiplier))

@@ -1,0 +1,54 @@
+"""The SQL source of the leaderboards: Member balances (global all-time) and LeaderboardTotal rows.
+
+Every query is an index range: top-N walks (scope, period, start, -value, member) in order, and a rank
+counts the index entries above a value. Opted-out members are few, so a rank counts everybody above
+and subtracts the hidden members above (a small join driven by the partial index on hidden members)
+instead of joining every counted row to its member.
+"""
+
+from django.db.models import QuerySet
+
+from engagement.models import LeaderboardTotal, Member
+
+
+class SqlSource:
+    def __init__(self, *, scope: int, period: str, start, base: str):
+        self.base = base
+        self.other = "xp" if base == "points" else "points"
+        self.is_global = scope == 0 and period == LeaderboardTotal.Period.ALL
+        self.board = {} if self.is_global else {"scope": scope, "period": period, "start": start}
+
+    def _rows(self) -> QuerySet:
+        if self.is_global:
+            return Member.objects.all()
+        return LeaderboardTotal.objects.filter(**self.board)
+
+    def _hidden(self) -> QuerySet:
+        if self.is_global:
+            return Member.objects.filter(show_on_leaderboard=False)
+        return self._rows().filter(member__show_on_leaderboard=False)
+
+    def top(self, limit: int) -> list[tuple[int, int, int]]:
+        id_field = "id" if self.is_global else "member_id"
+        visible = {"show_on_leaderboard": True} if self.is_global else {"member__show_on_leaderboard": True}
+        rows = (
+            self._rows().filter(**{f"{self.base}__gt": 0}, **visible)
+            .order_by(f"-{self.base}", id_field)
+            .values_list(id_field, self.base, self.other)[:limit]
+        )
+        return list(rows)
+
+    def member_values(self, member_id: int) -> tuple[int, int] | None:
+        id_field = "id" if self.is_global else "member_id"
+        row = self._rows().filter(**{id_field: member_id}).values_list(self.base, self.other).first()
+        return row if row is not None and row[0] > 0 else None
+
+    def _count(self, lookup: str, value: int) -> int:
+        condition = {f"{self.base}__{lookup}": value}
+        return self._rows().filter(**condition).count() - self._hidden().filter(**condition).count()
+
+    def count_above(self, value: int) -> int:
+        return self._count("gt", value)
+
+    def count_at_least(self, value: int) -> int:
+        return self._count("gte", value)

@@ -1,0 +1,56 @@
+import datetime
+
+from django.db import models
+
+from .ledger import Member
+
+# The "start" of the all-time period of an activity board.
+EPOCH = datetime.date(1970, 1, 1)
+
+
+class LeaderboardTotal(models.Model):
+    """What a member earned in one board's scope, kept in the ledger's transaction (derived data:
+    ``manage.py rebuild_leaderboards`` recomputes it from the ledger).
+
+    ``scope`` is 0 for all activities or an activity id; ``period`` is a day, ISO week or month
+    (``start`` is its first day in the project time zone), or ``all`` for an activity's lifetime.
+    The global all-time board reads the member's cached balances instead.
+    """
+
+    class Period(models.TextChoices):
+        ALL = "a", "all"
+        DAY = "d", "day"
+        WEEK = "w", "week"
+        MONTH = "m", "month"
+
+    scope = models.BigIntegerField()
+    period = models.CharField(max_length=1, choices=Period.choices)
+    start = models.DateField()
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    points = models.BigIntegerField(default=0)
+    xp = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "period", "start", "member"], name="engagement_lbtotal_unique"),
+        ]
+        indexes = [
+            # Top-N and "how many are above me" of the points and xp (and level) boards, index-only.
+            models.Index(fields=["scope", "period", "start", "-points", "member"], name="engagement_lbtotal_points"),
+            models.Index(fields=["scope", "period", "start", "-xp", "member"], name="engagement_lbtotal_xp"),
+            # A member's rows: reindexing one member, opt-out.
+            models.Index(fields=["member", "period", "start"], name="engagement_lbtotal_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}/{self.period}/{self.start}: {self.member_id}"
+
+
+class LeaderboardDirtyMember(models.Model):
+    """Members whose Redis index entries could not be written (Redis was down); repaired by a task."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.member_id)

@@ -1,0 +1,41 @@
+"""Celery tasks of the engagement app: thin adapters that load by id and call a service."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+from django.utils import translation
+from redis import RedisError
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def evaluate_achievements(*, member_id: int) -> int:
+    """Unlock whatever the member has met. Safe to run twice: an unlock happens at most once."""
+    from engagement.achievements import evaluate_member
+
+    return len(evaluate_member(member_id=member_id))
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=60)
+def send_achievement_email(*, member_achievement_id: int) -> int:
+    from engagement.emails import send_templated
+    from engagement.models import MemberAchievement
+
+    unlock = (
+        MemberAchievement.objects.select_related("member__user", "achievement")
+        .filter(pk=member_achievement_id).first()
+    )
+    if unlock is None or not unlock.member.user.email:
+        return 0
+    # Titles are translated at render time; a worker has no request, so we use the site language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return send_templated("achievement_unlocked", to=unlock.member.user.email,
+                              context={"member": unlock.member, "achievement": unlock.achievement, "unlock": unlock})
+
+
+@shared_task(acks_late=True, max_retries=3, default_retry_delay=60, autoretry_for=(RedisError,))
+def repair_leaderboard_index() -> int:
+    """Rewrite the Redis index entries of members whose after-commit writes failed."""
+    from engagement.leaderboards.index import repair_index
+
+    return repair_index()
