@@ -25,7 +25,12 @@ def running(*, reason: str, at: datetime) -> list[Campaign]:
     live = list(Campaign.objects.filter(active=True, starts_at__lte=at, ends_at__gt=at))
     if not live:
         return []
-    return [c for c in live if reason in c.reasons or any(r.reason == reason for r in c.rules.all())]
+    return [c for c in live if _targets(c, reason)]
+
+
+def _targets(campaign: Campaign, reason: str) -> bool:
+    reasons = campaign.reasons if isinstance(campaign.reasons, list) else []  # admin clean() enforces a list
+    return reason in reasons or any(rule.reason == reason for rule in campaign.rules.all())
 
 
 def _times(amount: int, multiplier: Decimal) -> int:

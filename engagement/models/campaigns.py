@@ -46,7 +46,10 @@ class Campaign(models.Model):
         return self.name
 
     def clean(self) -> None:
+        errors = {}
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": _("The campaign must end after it starts.")})
+            errors["ends_at"] = _("The campaign must end after it starts.")
         if not isinstance(self.reasons, list) or not all(isinstance(r, str) and 0 < len(r) <= 64 for r in self.reasons):
-            raise ValidationError({"reasons": _("A list of reason slugs, e.g. [\"checkin\"].")})
+            errors["reasons"] = _("A list of reason slugs, e.g. [\"checkin\"].")
+        if errors:
+            raise ValidationError(errors)
