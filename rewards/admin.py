@@ -127,6 +127,14 @@ class RewardAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_redemptions=Count("redemptions"))
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "stock":
+            # The page posts the stock it showed, so "changed" means "the admin typed a new number",
+            # not "differs from the database" (which it does as soon as anyone redeems meanwhile).
+            field.show_hidden_initial = True
+        return field
+
     @admin.display(description="redemptions", ordering="n_redemptions")
     def redemption_count(self, obj) -> int:
         return obj.n_redemptions
@@ -166,7 +174,7 @@ class RewardAdmin(admin.ModelAdmin):
             try:
                 created = services.create_batch(**data)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form.add_error(None, exc.messages)
             else:
                 self.message_user(request, f"Created {len(created)} reward(s).")
                 return redirect("admin:rewards_reward_changelist")

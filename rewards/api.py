@@ -105,7 +105,7 @@ class RewardInputSerializer(serializers.Serializer):
     available_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def validate_stock(self, value):
-        return None if value == -1 else value
+        return StockField.to_model(value)
 
     def validate_metadata(self, value):
         if not isinstance(value, dict):

@@ -18,12 +18,15 @@ class StockField(serializers.IntegerField):
     def __init__(self, **kwargs):
         super().__init__(min_value=-1, max_value=MAX_INT, **kwargs)
 
-    def to_representation(self, value):
-        return -1 if value is None else int(value)
+    def get_attribute(self, instance):
+        # DRF would print None without calling to_representation; unlimited is -1 in the contract.
+        value = super().get_attribute(instance)
+        return -1 if value is None else value
 
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        return None if value == -1 else value
+    @staticmethod
+    def to_model(value: int | None) -> int | None:
+        """The database value for a validated JSON stock (after min/max validators ran on the integer)."""
+        return None if value in (-1, None) else value
 
 
 class RewardSerializer(serializers.ModelSerializer):
