@@ -6,7 +6,6 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from engagement import services as ledger
-from engagement.services import member_for_user
 from rewards.models import Reward
 from rewards.presets import PRESETS
 

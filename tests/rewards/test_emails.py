@@ -16,7 +16,8 @@ def test_a_pending_redemption_emails_the_member_and_the_admins(
     assert member_mail.to == ["alice@example.org"]
     assert member_mail.subject == "We received your order: Club T-shirt"
     assert "https://club.example/me/" in member_mail.body
-    assert member_mail.alternatives[0][1] == "text/html" and "<strong>Club T-shirt</strong>" in member_mail.alternatives[0][0]
+    html, mimetype = member_mail.alternatives[0]
+    assert mimetype == "text/html" and "<strong>Club T-shirt</strong>" in html
     assert admin_mail.to == ["shop@club.example", admin_user.email]
     assert f"https://club.example/admin/rewards/redemption/{redemption.pk}/change/" in admin_mail.body
     assert "https://club.example/admin/rewards/redemption/?status__exact=pending" in admin_mail.body
