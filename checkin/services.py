@@ -54,15 +54,22 @@ class BulkResult:
 # --- Locks (module-level so the concurrency tests' negative controls can swap them out) -------------
 
 
+# All our row locks are FOR NO KEY UPDATE: we never change a key, and a plain FOR UPDATE would conflict
+# with the FOR KEY SHARE locks that foreign-key checks take when scan rows are inserted. (With FOR UPDATE,
+# a single scan holding its ticket and a bulk checkout inserting that ticket's exit row deadlock; the
+# bulk-vs-single concurrency test found exactly that.)
+
+
 def lock_ticket(*, event_ids: set[int], secret: str | None = None, pk: int | None = None) -> Ticket | None:
     lookup = {"secret": secret} if secret is not None else {"pk": pk}
-    return Ticket.objects.select_for_update(of=("self",)).filter(event_id__in=event_ids, **lookup).first()
+    return Ticket.objects.select_for_update(no_key=True).filter(event_id__in=event_ids, **lookup).first()
 
 
 def lock_state(*, ticket_id: int, list_id: int) -> TicketListState | None:
     # Bulk checkout flips state rows with an UPDATE (row locks), so holding this row lock while we judge
     # makes a single scan and a bulk checkout of the same person serialise instead of both exiting.
-    return TicketListState.objects.select_for_update().filter(ticket_id=ticket_id, checkin_list_id=list_id).first()
+    qs = TicketListState.objects.select_for_update(no_key=True)
+    return qs.filter(ticket_id=ticket_id, checkin_list_id=list_id).first()
 
 
 # --- Rules -------------------------------------------------------------------------------------------
@@ -231,7 +238,8 @@ def bulk_checkout(*, event, lists: list[CheckinList], at: datetime | None = None
     at = at or timezone.now()
     ids = sorted(c.pk for c in lists)
     # Two bulk checkouts of the same list serialise here (pk order), so their UPDATEs never deadlock.
-    list(CheckinList.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    locked = CheckinList.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    list(locked.values_list("pk", flat=True))
     user_id = getattr(user, "pk", None)
     batch = CheckoutBatch.objects.create(event=event, list_ids=ids, user_id=user_id, trigger=trigger, datetime=at)
     moved = TicketListState.objects.filter(checkin_list_id__in=ids, inside=True, last_datetime__lte=at).update(
