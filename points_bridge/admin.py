@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from points_bridge import services
-from points_bridge.models import Claim, ClaimTemplate, OutboxEntry
+from points_bridge.models import AwardRule, Claim, ClaimTemplate, OutboxEntry
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -96,6 +96,14 @@ class ClaimAdmin(ReadOnlyAdmin):
     list_filter = ["via", "template"]
     list_select_related = ["template", "member__user", "actor"]
     search_fields = ["member__username", "member__user__username", "template__name"]
+
+
+@admin.register(AwardRule)
+class AwardRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "source", "checkin_list", "points", "xp", "activity", "once", "active"]
+    list_filter = ["source", "once", "active"]
+    list_select_related = ["checkin_list", "activity"]
+    raw_id_fields = ["checkin_list"]
 
 
 @admin.register(OutboxEntry)

@@ -165,3 +165,41 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"entry {self.entry_id}: {self.status}"
+
+
+class AwardRule(models.Model):
+    """Turns another app's event into points. Today's source: a successful check-in *entry*.
+
+    Paid once per ticket per list (or once per ticket per list per day): the ledger entry's idempotency
+    key is built from the rule, the ticket, the list (and the day), so a replayed or repeated scan never
+    pays twice. Tickets not linked to a member are skipped (see docs/points-bridge.md)."""
+
+    class Source(models.TextChoices):
+        CHECKIN_ENTRY = "checkin_entry", _("Check-in entry")
+
+    class Once(models.TextChoices):
+        PER_TICKET_LIST = "ticket_list", _("Once per ticket per list")
+        PER_TICKET_LIST_DAY = "ticket_list_day", _("Once per ticket per list per day")
+
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=32, choices=Source.choices, default=Source.CHECKIN_ENTRY)
+    checkin_list = models.ForeignKey(
+        "checkin.CheckinList", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text=_("Empty: every check-in list."),
+    )
+    points = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the list's attendance points."))
+    xp = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the same as the points."))
+    activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    once = models.CharField(max_length=16, choices=Once.choices, default=Once.PER_TICKET_LIST)
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            # Looked up inside every successful check-in (the checkin_recorded receiver).
+            models.Index(fields=["source", "checkin_list"], name="points_bridge_rule_lookup", condition=Q(active=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -22,3 +22,11 @@ def sweep_outbox() -> int:
     for outbox_id in ids:
         deliver_outbox_entry.delay(outbox_id=outbox_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def award_checkin(*, scan_id: int) -> int:
+    """Pay the AwardRules for one check-in entry; a re-run is a replay (keyed by rule, ticket, list)."""
+    from points_bridge import rules
+
+    return len(rules.apply_checkin_rules(scan_id=scan_id))

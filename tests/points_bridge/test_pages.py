@@ -75,7 +75,7 @@ def test_admin_actions_rotate_sheet_and_soft_delete(admin_user, template):
     assert template.deleted_at is not None and not template.enabled
     assert b"Booth A" not in admin.get(changelist).content
     assert b"Booth A" in admin.get(changelist + "?status=deleted").content
-    for path in ("/admin/points_bridge/claim/", "/admin/points_bridge/outboxentry/"):
+    for path in ("/admin/points_bridge/claim/", "/admin/points_bridge/outboxentry/", "/admin/points_bridge/awardrule/"):
         assert admin.get(path).status_code == 200
 
 
