@@ -122,6 +122,8 @@ CELERY_BEAT_SCHEDULE = {}  # apps add their periodic tasks in their AppConfig.re
 # anymail's providers are chosen purely by settings: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend
 # plus ANYMAIL_* keys in the environment.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
+# Used by django.core.mail.backends.filebased.EmailBackend (the real-worker email test, local debugging).
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(BASE_DIR / "sent-emails")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Plaudit <noreply@plaudit.localhost>"
 ADMINS_NOTIFY_EMAILS = env_list("ADMINS_NOTIFY_EMAILS")
 ANYMAIL = {k: env_str(f"ANYMAIL_{k}") for k in ("API_KEY", "SENDER_DOMAIN", "SERVER_TOKEN") if env_str(f"ANYMAIL_{k}")}
