@@ -1,1 +1,8 @@
-urlpatterns = []
+from django.urls import path
+
+from checkin import views
+
+urlpatterns = [
+    path("door/", views.door, name="checkin-door"),
+    path("door/stats/", views.door_stats, name="checkin-door-stats"),
+]
