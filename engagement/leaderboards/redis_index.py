@@ -28,10 +28,12 @@ WINDOW_GRACE = dt.timedelta(days=2)
 
 # Global balances are absolute values, so an older after-commit callback must not overwrite a newer
 # one: the last applied ledger entry id per member guards the write (ids grow under the member lock).
+# A reindex from SQL under the member lock is the latest truth and is forced through (ARGV[6]).
 SET_BALANCES = """
 local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-if tonumber(ARGV[2]) < last then return 0 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+local given = tonumber(ARGV[2])
+if given < last and ARGV[6] ~= '1' then return 0 end
+if given > last then redis.call('HSET', KEYS[3], ARGV[1], ARGV[2]) end
 for i = 1, 2 do
   local value = tonumber(ARGV[2 + i])
   if value > 0 and ARGV[5] == '1' then redis.call('ZADD', KEYS[i], -value, ARGV[1])
@@ -86,9 +88,11 @@ def expires_at(period: str, start: dt.date) -> int | None:
 # --- Writes (after commit) ---------------------------------------------------------------------------
 
 
-def _set_balances(pipe, *, member_id: int, entry_id: int, points: int, xp: int, visible: bool) -> None:
+def _set_balances(pipe, *, member_id: int, entry_id: int, points: int, xp: int, visible: bool,
+                  force: bool = False) -> None:
     keys = [board_key(0, "a", None, "points"), board_key(0, "a", None, "xp"), version_key()]
-    pipe.eval(SET_BALANCES, 3, *keys, member_key(member_id), entry_id, points, xp, "1" if visible else "0")
+    flags = ("1" if visible else "0", "1" if force else "0")
+    pipe.eval(SET_BALANCES, 3, *keys, member_key(member_id), entry_id, points, xp, *flags)
 
 
 def apply_entry(*, member_id: int, entry_id: int, balances: tuple[int, int], visible: bool,
@@ -112,7 +116,8 @@ def set_member(*, member_id: int, version: int, balances: tuple[int, int], visib
                totals: list[LeaderboardTotal]) -> None:
     """Write one member's index entries from SQL (opt-in, opt-out, repair): absolute values."""
     pipe = client().pipeline(transaction=False)
-    _set_balances(pipe, member_id=member_id, entry_id=version, points=balances[0], xp=balances[1], visible=visible)
+    _set_balances(pipe, member_id=member_id, entry_id=version, points=balances[0], xp=balances[1], visible=visible,
+                  force=True)
     name = member_key(member_id)
     for total in totals:
         for base in ("points", "xp"):
