@@ -1,0 +1,36 @@
+"""Demo data of the rewards app (run by ``manage.py seed_demo`` after engagement's; idempotent)."""
+
+from django.contrib.auth import get_user_model
+
+from engagement.errors import DomainError
+from engagement.services import member_for_user
+from rewards import services
+from rewards.models import Reward
+from rewards.presets import PRESETS
+
+# One reward of every type, plus a sold-out one so the catalogue's hiding rule is visible in the admin.
+EXTRA = [
+    {"name": "Signed match ball", "type": "merch_physical", "cost_points": 2000, "stock": 0,
+     "metadata": {"sku": "BALL-SIGNED"}},
+    {"name": "Season highlights (download)", "type": "merch_digital", "cost_points": 60, "stock": None,
+     "metadata": {"download_url": "https://example.org/downloads/highlights.mp4", "licence_key": "DEMO-1234"}},
+]
+
+
+def seed() -> dict:
+    rewards = {}
+    for values in [*PRESETS.values(), *EXTRA]:
+        values = {"stock": None, **values}
+        reward, _ = Reward.objects.get_or_create(name=values["name"], defaults=values)
+        rewards[reward.name] = reward
+    pending = None
+    alice = get_user_model().objects.filter(username="alice").first()
+    if alice is not None:
+        coupon = rewards[PRESETS["merch_coupon"]["name"]]
+        try:
+            # The key makes a rerun return the same redemption instead of buying a second coupon.
+            pending = services.redeem(member=member_for_user(alice), reward_id=coupon.pk,
+                                      idempotency_key="demo:coupon")
+        except DomainError:
+            pass  # alice spent her demo points meanwhile; the demo works without the pending example
+    return {"rewards": rewards, "pending": pending}
