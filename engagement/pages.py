@@ -1,0 +1,77 @@
+"""Server-rendered member pages: the fan zone at /me/."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from engagement import achievements, leaderboards, levels
+from engagement.services import member_for_user
+
+AVATAR_STYLE_URL = "https://api.dicebear.com/9.x/thumbs/svg?seed={seed}"
+
+
+def _level_progress(member) -> dict:
+    floor = levels.xp_for_level(member.level)
+    at_cap = member.level >= levels.level_cap()
+    span = 0 if at_cap else levels.xp_for_level(member.level + 1) - floor
+    return {
+        "percent": 100 if at_cap or span <= 0 else min(100, (member.xp - floor) * 100 // span),
+        "into": member.xp - floor,
+        "span": span,
+        "next_title": levels.title_for_level(member.level + 1) if not at_cap else "",
+        "at_cap": at_cap,
+    }
+
+
+def _page_data(member) -> dict:
+    """What the page's script needs: the balance, the avatar URL pattern and its messages."""
+    return {
+        "points": member.points,
+        "random_avatar_template": AVATAR_STYLE_URL,
+        "text": {
+            "saved": _("Saved."), "avatar_saved": _("Avatar updated."), "failed": _("That did not work. Try again."),
+            "unavailable": _("Not available right now."), "redeem": _("Redeem for %s"),
+            "not_enough": _("Not enough points yet."), "left": _("%s left"),
+            "redeemed": _("%s is yours!"), "pending": _("%s requested: waiting for approval."),
+            "no_rewards": _("No rewards on offer right now."), "no_redemptions": _("Nothing redeemed yet."),
+            "status": {"pending": _("Pending"), "approved": _("Approved"), "rejected": _("Rejected"),
+                       "fulfilled": _("Fulfilled")},
+            "types": {"avatar_static": _("Avatar"), "avatar_animated": _("Animated avatar"),
+                      "avatar_upload_unlock": _("Own picture upload"), "merch_coupon": _("Coupon"),
+                      "merch_physical": _("Merchandise"), "merch_digital": _("Digital goods"), "custom": _("Special")},
+        },
+    }
+
+
+def _board_query(request) -> dict:
+    metric = request.GET.get("metric", "points")
+    window = request.GET.get("window", "all")
+    return {
+        "metric": metric if metric in leaderboards.METRICS else "points",
+        "window": window if window in leaderboards.WINDOWS else "all",
+    }
+
+
+@require_GET
+@login_required
+def fan_zone(request):
+    member = member_for_user(request.user)
+    query = _board_query(request)
+    board = leaderboards.leaderboard(**query, limit=10, viewer=member)
+    return render(request, "engagement/fanzone.html", {
+        "member": member,
+        "level": _level_progress(member),
+        "statuses": achievements.statuses(member=member),
+        "board": board,
+        "me_listed": board.me is not None and any(row.member.pk == member.pk for row in board.items),
+        "query": query,
+        "metrics": leaderboards.METRICS,
+        "windows": leaderboards.WINDOWS,
+        "avatar_hosts": settings.ENGAGEMENT_AVATAR_HOSTS,
+        "random_avatar": AVATAR_STYLE_URL.format(seed=secrets.token_hex(6)),
+        "page_data": _page_data(member),
+    })
