@@ -29,7 +29,7 @@ ADJUST_PERM = "engagement.adjust_points"
 def _activity(ref) -> object:
     if ref in (None, ""):
         return None
-    activity = selectors.activity_by_ref(ref)
+    activity = selectors.activity_for_ref(ref)
     if activity is None:
         raise DomainError("No such activity.", code="activity_not_found", status_code=404)
     return activity
@@ -176,7 +176,7 @@ class ClaimView(APIView):
         return Response({
             "claim_id": claim.pk, "points": claim.points, "balance": member.points,
             "template": claim.template.name, "description": claim.template.description or claim.template.name,
-        }, status=status.HTTP_201_CREATED)
+        }, status=status.HTTP_200_OK if claim.replayed else status.HTTP_201_CREATED)
 
 
 class AddView(APIView):
@@ -206,7 +206,7 @@ class AddView(APIView):
             claim = bridge.award_by_template(member=member, template=template, actor=request.user,
                                              points=data.get("points"), idempotency_key=key)
             entry = claim.entry
-            entry.replayed = False
+            entry.replayed = claim.replayed
         else:
             if "points" not in data:
                 raise DomainError("points: This field is required.", code="validation_error")

@@ -4,6 +4,7 @@ no content negotiation, and a JSON body for every answer, errors included."""
 
 import json
 import logging
+import re
 from datetime import UTC
 from functools import wraps
 
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 MAX_DESCRIPTION = 500
 MAX_IDEMPOTENCY_KEY = 200
 BOARD_LIMIT_DEFAULT, BOARD_LIMIT_MAX = 100, 1000
+# Short enough that int() never meets Python's 4300-digit guard; anything longer is out of range anyway.
+INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 class BadRequest(DomainError):
@@ -79,7 +82,7 @@ def _query_int(request, name: str, default: int | None, *, minimum: int = 0, max
     raw = request.GET.get(name, "").strip()
     if not raw:
         return default
-    if not raw.lstrip("-").isdigit():
+    if not INTEGER.fullmatch(raw):
         raise BadRequest(f"{name} must be a whole number.")
     return _int(int(raw), name, minimum=minimum, maximum=maximum)
 

@@ -3,18 +3,18 @@
 from django.db.models import Q, QuerySet
 
 from engagement.models import Activity, LedgerEntry, Member
+from engagement.selectors import activity_by_ref
 from points_bridge.models import ClaimTemplate
 from points_bridge.point_system import ACTIVITY_TX
 
 
-def activity_by_ref(ref: str | int | None) -> Activity | None:
-    """An activity by slug or by primary key."""
-    if ref in (None, ""):
-        return None
+def activity_for_ref(ref: str) -> Activity | None:
+    """engagement's activity_by_ref, for untrusted input: int() refuses "²" (which isdigit() accepts) and
+    numbers of thousands of digits, so such references simply match nothing."""
     ref = str(ref)
-    if ref.isdigit():
-        return Activity.objects.filter(pk=int(ref)).first() if len(ref) < 19 else None
-    return Activity.objects.filter(slug=ref).first()
+    if len(ref) > 100 or (ref.isdigit() and not ref.isascii()):
+        return None
+    return activity_by_ref(ref)
 
 
 def entries(

@@ -87,7 +87,8 @@ def _claim(
     idempotency_key: str | None, at: datetime,
 ) -> Claim:
     if idempotency_key and (earlier := Claim.objects.filter(entry__idempotency_key=idempotency_key).first()):
-        return earlier  # a retried request that already succeeded: same claim, nothing new
+        earlier.replayed = True  # a retried request that already succeeded: same claim, nothing new
+        return earlier
     template = _lock_template(template_id)
     _check_template(template, version=template.version if version is None else version, at=at)
     amount = _amount(template, points=points, via=via)
@@ -104,9 +105,12 @@ def _claim(
     except CapReached as exc:
         raise ClaimError(exc.message, code=exc.code) from None
     if entry.replayed:
-        return Claim.objects.get(entry=entry)
-    return Claim.objects.create(template=template, member=member, entry=entry, points=amount, via=via,
-                                actor=actor if getattr(actor, "pk", None) else None, created=at)
+        claim = Claim.objects.get(entry=entry)
+    else:
+        claim = Claim.objects.create(template=template, member=member, entry=entry, points=amount, via=via,
+                                     actor=actor if getattr(actor, "pk", None) else None, created=at)
+    claim.replayed = entry.replayed
+    return claim
 
 
 @transaction.atomic

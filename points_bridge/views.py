@@ -60,7 +60,7 @@ def _int_param(request, name: str, default: int, low: int, high: int) -> int:
 def board_options(request) -> dict:
     """The big-screen options, all from the query string so a bookmarked URL is the whole setup."""
     window = request.GET.get("window", "all")
-    activity = selectors.activity_by_ref(request.GET.get("activity"))
+    activity = selectors.activity_for_ref(request.GET["activity"]) if request.GET.get("activity") else None
     return {
         "activity": activity,
         "window": window if window in leaderboards.WINDOWS else "all",

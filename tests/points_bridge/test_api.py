@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.test import Client
 from rest_framework.test import APIClient
 
 from engagement import services as ledger
@@ -161,3 +162,16 @@ def test_leaderboard_is_public_and_validates(api):
     assert api.get("/api/v1/points/leaderboard").status_code == 200
     assert api.get("/api/v1/points/leaderboard?limit=0").status_code == 400
     assert api.get("/api/v1/points/leaderboard?activity=nope").status_code == 404
+
+
+@pytest.mark.parametrize("ref", ["²", "9" * 5000, "x" * 300])
+def test_odd_activity_references_are_404_not_500(member_api, ref):
+    assert member_api.get(f"/api/v1/points/balance/{ref}").status_code == 404
+    assert Client().get(f"/board/?activity={ref}").status_code == 200
+
+
+def test_a_retried_staff_template_award_with_the_same_key_is_a_200(staff_api, bob, template):
+    body = {"user_id": bob.user_id, "template": template.pk}
+    first = staff_api.post("/api/v1/points/add", body, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    again = staff_api.post("/api/v1/points/add", body, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    assert (first.status_code, again.status_code) == (201, 200) and again.json()["id"] == first.json()["id"]

@@ -149,7 +149,11 @@ def test_transactions_limit_is_capped_at_100(ps):
     assert len(ps.get("/points/transactions").json()) == 50
 
 
-@pytest.mark.parametrize("query", ["skip=-1", "limit=0", "limit=abc", "user_id=x", "transaction_type=bogus"])
+@pytest.mark.parametrize(
+    "query",
+    ["skip=-1", "limit=0", "limit=abc", "user_id=x", "transaction_type=bogus", "skip=--1", "user_id=" + "9" * 5000,
+     "activity_id=1.5", "limit=%00"],
+)
 def test_transactions_bad_query_is_a_json_400(anon, query):
     response = anon.get(f"/points/transactions?{query}")
     assert response.status_code == 400 and "detail" in response.json()
