@@ -92,7 +92,8 @@ class BalanceView(APIView):
 
 
 class ActivityBalanceView(APIView):
-    @extend_schema(responses=dict, summary="My net points in one activity (slug or id)")
+    @extend_schema(responses=dict, summary="My net points in one activity (slug or id)",
+                   operation_id="points_activity_balance")
     def get(self, request, activity: str):
         scope = _activity(activity)
         member = member_for_user(request.user)

@@ -121,8 +121,13 @@ def claim_sheet(request):
     templates = ClaimTemplate.objects.alive().filter(pk__in=ids).select_related("activity")
     if not templates:
         raise Http404("No claim templates selected.")
+    return render(request, "points_bridge/claim_sheet.html", {"cards": sheet_cards(templates)})
+
+
+def sheet_cards(templates) -> list[dict]:
+    """One printable card per template, each with a freshly issued code (also used by the command)."""
     cards = []
     for template in templates:
         url = tokens.claim_url(services.issue_claim_token(template=template))
         cards.append({"template": template, "svg": mark_safe(qr.svg_inline(url, scale=4))})  # noqa: S308
-    return render(request, "points_bridge/claim_sheet.html", {"cards": cards})
+    return cards
