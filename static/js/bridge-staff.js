@@ -51,10 +51,15 @@
   async function resolve(code) {
     if (busy || !code) return;
     busy = true;
-    const {ok, body} = await call(root.dataset.resolveUrl, {method: "POST", body: JSON.stringify({code: code})})
-      .finally(() => { busy = false; });
-    if (ok) choose(body);
-    else $("attrib-identify-error").textContent = body.detail || "Unknown code.";
+    try {
+      const {ok, body} = await call(root.dataset.resolveUrl, {method: "POST", body: JSON.stringify({code: code})});
+      if (ok) choose(body);
+      else $("attrib-identify-error").textContent = body.detail || "Unknown code.";
+    } catch (err) {
+      $("attrib-identify-error").textContent = "No connection. Try again.";
+    } finally {
+      busy = false;
+    }
   }
 
   async function search() {
@@ -97,6 +102,8 @@
       if (!ok) { $("attrib-award-error").textContent = body.detail || "Not awarded."; return; }
       showResult(true, "+" + body.points + " → " + member.name + ": " + body.balance + " points");
       reset();
+    } catch (err) {
+      $("attrib-award-error").textContent = "No connection: nothing was awarded. Try again.";
     } finally {
       busy = false;
       $("attrib-submit").disabled = false;
