@@ -158,8 +158,11 @@ class Scan(models.Model):
         AMBIGUOUS = "ambiguous", _("Ambiguous: several lists match")
         ERROR = "error", _("Error")
 
-    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="scans")
-    checkin_list = models.ForeignKey(CheckinList, on_delete=models.PROTECT, related_name="scans")
+    # No single-column FK indexes: the composite indexes below lead with these columns. Every index is a
+    # write on the door's hot path.
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="scans",
+                               db_index=False)
+    checkin_list = models.ForeignKey(CheckinList, on_delete=models.PROTECT, related_name="scans", db_index=False)
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.ENTRY)
     successful = models.BooleanField(default=True)
     error_reason = models.CharField(max_length=32, choices=Reason.choices, blank=True, default="")
@@ -172,7 +175,8 @@ class Scan(models.Model):
     gate = models.CharField(max_length=100, blank=True, default="")
     # What the scanner read, kept only for unknown codes (ticket is null then).
     raw_code = models.CharField(max_length=190, blank=True, default="")
-    batch = models.ForeignKey(CheckoutBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="scans")
+    batch = models.ForeignKey(CheckoutBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="scans",
+                              db_index=False)
 
     class Meta:
         constraints = [
@@ -190,6 +194,8 @@ class Scan(models.Model):
             models.Index(fields=["ticket", "checkin_list", "datetime", "id"], name="checkin_scan_ticket_idx"),
             # The scan log API, newest first per list.
             models.Index(fields=["checkin_list", "-datetime"], name="checkin_scan_list_dt_idx"),
+            # A bulk checkout's exit rows (its response, the admin); only bulk rows carry a batch.
+            models.Index(fields=["batch"], name="checkin_scan_batch_idx", condition=Q(batch__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -202,7 +208,8 @@ class TicketListState(models.Model):
     transaction. It makes the door status O(tickets) instead of O(scans) and bulk checkout set-based."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="states")
-    checkin_list = models.ForeignKey(CheckinList, on_delete=models.CASCADE, related_name="states")
+    # The unique (checkin_list, ticket) index serves lookups by list.
+    checkin_list = models.ForeignKey(CheckinList, on_delete=models.CASCADE, related_name="states", db_index=False)
     inside = models.BooleanField(default=False)
     # (datetime) of the latest successful scan; a later-stored scan with an earlier datetime (offline
     # upload) is logged but does not move ``inside``.

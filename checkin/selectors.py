@@ -12,6 +12,13 @@ from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, S
 MIN_SCANNER_SEARCH = 3
 
 
+def first(qs):
+    """The first row or None, without ``.first()``'s ORDER BY pk (which can lead the planner away from the
+    unique index we filter on)."""
+    rows = list(qs.order_by()[:1])
+    return rows[0] if rows else None
+
+
 @dataclass(frozen=True)
 class Rights:
     checkin: bool = False
@@ -32,7 +39,7 @@ def rights_for(user, organizer: Organizer) -> Rights:
 def organizer_for(user, slug: str) -> tuple[Organizer | None, Rights]:
     """The organizer and the user's rights there, in one query for members (the hot path of every scan)."""
     if not user.is_superuser:
-        m = OrganizerMembership.objects.select_related("organizer").filter(organizer__slug=slug, user=user).first()
+        m = first(OrganizerMembership.objects.select_related("organizer").filter(organizer__slug=slug, user=user))
         if m is not None:
             return m.organizer, Rights(checkin=m.can_checkin or m.can_manage, manage=m.can_manage)
     organizer = Organizer.objects.filter(slug=slug).first()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from checkin.errors import InvalidPosition
 from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
+from checkin.selectors import first
 from checkin.signals import checkin_recorded
 
 ENTRY, EXIT = Scan.Type.ENTRY, Scan.Type.EXIT
@@ -62,14 +63,16 @@ class BulkResult:
 
 def lock_ticket(*, event_ids: set[int], secret: str | None = None, pk: int | None = None) -> Ticket | None:
     lookup = {"secret": secret} if secret is not None else {"pk": pk}
-    return Ticket.objects.select_for_update(no_key=True).filter(event_id__in=event_ids, **lookup).first()
+    # Looked up by its unique key alone, then checked against the scanner's events in Python.
+    ticket = first(Ticket.objects.select_for_update(no_key=True).filter(**lookup))
+    return ticket if ticket is not None and ticket.event_id in event_ids else None
 
 
 def lock_state(*, ticket_id: int, list_id: int) -> TicketListState | None:
     # Bulk checkout flips state rows with an UPDATE (row locks), so holding this row lock while we judge
     # makes a single scan and a bulk checkout of the same person serialise instead of both exiting.
     qs = TicketListState.objects.select_for_update(no_key=True)
-    return qs.filter(ticket_id=ticket_id, checkin_list_id=list_id).first()
+    return first(qs.filter(ticket_id=ticket_id, checkin_list_id=list_id))
 
 
 # --- Rules -------------------------------------------------------------------------------------------
@@ -122,10 +125,10 @@ def pick_list(ticket: Ticket, lists: list[CheckinList]) -> tuple[CheckinList, st
 
 
 def _replay(clist: CheckinList, nonce: str) -> ScanResult | None:
-    first = Scan.objects.select_related("ticket").filter(checkin_list=clist, nonce=nonce).first()
-    if first is None:
+    found = first(Scan.objects.select_related("ticket").filter(checkin_list=clist, nonce=nonce))
+    if found is None:
         return None
-    return ScanResult(scan=first, ticket=first.ticket, checkin_list=clist, replayed=True)
+    return ScanResult(scan=found, ticket=found.ticket, checkin_list=clist, replayed=True)
 
 
 def _insert(req: ScanRequest, *, clist: CheckinList, **fields) -> Scan | ScanResult:
@@ -139,8 +142,8 @@ def _insert(req: ScanRequest, *, clist: CheckinList, **fields) -> Scan | ScanRes
             scan.save(force_insert=True)
     except IntegrityError:
         # Another request with this nonce (another ticket, or an unknown code) committed first.
-        if (first := _replay(clist, req.nonce)) is not None:
-            return first
+        if (replayed := _replay(clist, req.nonce)) is not None:
+            return replayed
         raise
     return scan
 
@@ -164,8 +167,8 @@ def _apply(state: TicketListState | None, scan: Scan) -> None:
 
 def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None) -> ScanResult:
     state = lock_state(ticket_id=ticket.pk, list_id=clist.pk)
-    if req.nonce and (first := _replay(clist, req.nonce)) is not None:
-        return first
+    if req.nonce and (replayed := _replay(clist, req.nonce)) is not None:
+        return replayed
     reason = preset or judge(ticket=ticket, clist=clist, state=state, req=req)
     if reason and not req.force:
         scan = _insert(req, clist=clist, ticket=ticket, successful=False, error_reason=reason)
@@ -185,8 +188,8 @@ def redeem(*, secret: str, lists: list[CheckinList], req: ScanRequest) -> ScanRe
     req.at = req.at or timezone.now()
     ticket = lock_ticket(secret=secret, event_ids={c.event_id for c in lists})
     if ticket is None:
-        if req.nonce and (first := _replay(lists[0], req.nonce)) is not None:
-            return first
+        if req.nonce and (replayed := _replay(lists[0], req.nonce)) is not None:
+            return replayed
         scan = _insert(req, clist=lists[0], successful=False, error_reason=R.INVALID, raw_code=secret[:190])
         return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=None, checkin_list=lists[0])
     clist, preset = pick_list(ticket, lists)
