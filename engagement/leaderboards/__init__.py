@@ -31,6 +31,11 @@ from engagement.models.leaderboard import LeaderboardTotal
 
 log = logging.getLogger(__name__)
 METRICS = ("points", "xp", "level")
+# What a board row shows (the API's row serializers); loading only these keeps a top-100 cheap.
+ROW_FIELDS = (
+    "username", "points", "xp", "level", "avatar_url", "animated_avatar_url", "show_on_leaderboard",
+    "user__username", "user__first_name", "user__last_name", "user__email", "user__is_staff", "user__is_superuser",
+)
 
 __all__ = ["METRICS", "WINDOWS", "Board", "Row", "leaderboard", "window_start"]
 
@@ -98,7 +103,7 @@ def _above(source, spec: _Spec, base_value: int) -> int:
 
 def _fill(board: Board, source, spec: _Spec, *, limit: int, viewer: Member | None) -> Board:
     top = source.top(limit)
-    members = Member.objects.select_related("user").in_bulk([member_id for member_id, _, _ in top])
+    members = Member.objects.select_related("user").only(*ROW_FIELDS).in_bulk([member_id for member_id, _, _ in top])
     # Redis may briefly list a member an admin hid outside the profile API; never show them.
     top = [t for t in top if t[0] in members and members[t[0]].show_on_leaderboard]
     ranks = competition_ranks([spec.value(base) for _, base, _ in top])

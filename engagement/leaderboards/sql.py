@@ -6,6 +6,7 @@ and subtracts the hidden members above (a small join driven by the partial index
 instead of joining every counted row to its member.
 """
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from engagement.models import LeaderboardTotal, Member
@@ -44,8 +45,15 @@ class SqlSource:
         return row if row is not None and row[0] > 0 else None
 
     def _count(self, lookup: str, value: int) -> int:
+        # Both counts in one round trip; selecting only indexed columns keeps them index-only scans.
         condition = {f"{self.base}__{lookup}": value}
-        return self._rows().filter(**condition).count() - self._hidden().filter(**condition).count()
+        column = "id" if self.is_global else "member_id"
+        everybody = self._rows().filter(**condition).order_by().values(column).query.sql_with_params()
+        hidden = self._hidden().filter(**condition).order_by().values(column).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT (SELECT COUNT(*) FROM ({everybody[0]}) a) - (SELECT COUNT(*) FROM ({hidden[0]}) h)",
+                           [*everybody[1], *hidden[1]])
+            return cursor.fetchone()[0]
 
     def count_above(self, value: int) -> int:
         return self._count("gt", value)

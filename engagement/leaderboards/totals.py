@@ -52,7 +52,8 @@ def _insert_select(queryset) -> int:
     sql, params = queryset.query.sql_with_params()
     select = ", ".join(f"sub.{connection.ops.quote_name(n)}" for n in ALIASES)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {_table()} ({COLUMNS}) SELECT {select} FROM ({sql}) sub", params)
+        # In key order, so the unique and board indexes are filled left to right rather than at random.
+        cursor.execute(f"INSERT INTO {_table()} ({COLUMNS}) SELECT {select} FROM ({sql}) sub ORDER BY {select}", params)
         return cursor.rowcount
 
 

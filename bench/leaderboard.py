@@ -1,0 +1,340 @@
+"""Leaderboard latency at scale: top-100 and own rank for every metric × scope × window.
+
+Builds a dedicated PostgreSQL database (default ``plaudit_bench_lb``; dropped and re-created unless
+``--reuse``), loads members with COPY and ledger entries with one server-side INSERT … SELECT, derives
+the leaderboard totals with the same code the project uses (``rebuild_totals``) and the Redis index
+with ``rebuild_index``, then measures through ``engagement.leaderboards.leaderboard``:
+
+* Plaudit via Redis, Plaudit via SQL (the fallback path), and
+* a naive SQL baseline in the same run: ``SUM … GROUP BY … ORDER BY … LIMIT 100`` over the raw ledger,
+  and the rank as ``COUNT(*)`` of the members whose sum beats the viewer's.
+
+Usage (not run by CI; the full scale takes a while on 2 cores):
+
+    .venv/bin/python bench/leaderboard.py                       # 1,000,000 members, 10,000,000 entries
+    .venv/bin/python bench/leaderboard.py --members 50000 --entries 500000 --samples 100
+"""
+
+import argparse
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+METRICS = ("points", "xp", "level")
+WINDOWS = ("all", "day", "week", "month")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser.add_argument("--activities", type=int, default=10)
+    parser.add_argument("--days", type=int, default=365, help="Entries are spread over this many past days.")
+    parser.add_argument("--samples", type=int, default=200, help="Timed calls per board and question.")
+    parser.add_argument("--naive-samples", type=int, default=3, help="Timed calls of the naive baseline.")
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"),
+                        help="PostgreSQL server URL without a database name.")
+    parser.add_argument("--db", default="plaudit_bench_lb")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12"))
+    parser.add_argument("--reuse", action="store_true", help="Keep the existing database and index.")
+    parser.add_argument("--keep-redis", action="store_true", help="Leave the Redis index in place afterwards.")
+    return parser.parse_args()
+
+
+def setup_django(args: argparse.Namespace) -> None:
+    os.environ["DATABASE_URL"] = f"{args.pg}/{args.db}"
+    os.environ["REDIS_URL"] = args.redis
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ENGAGEMENT_LEADERBOARD_REDIS = True
+    settings.ENGAGEMENT_LEADERBOARD_PREFIX = "bench:lb"
+
+
+def recreate_database(args: argparse.Namespace) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}"')
+        conn.execute(f'CREATE DATABASE "{args.db}"')
+
+
+def step(label: str):
+    class Step:
+        def __enter__(self):
+            self.t = time.perf_counter()
+            print(f"  {label} …", end="", flush=True)
+
+        def __exit__(self, *exc):
+            print(f" {time.perf_counter() - self.t:.1f} s", flush=True)
+
+    return Step()
+
+
+# --- Data ---------------------------------------------------------------------------------------------------
+
+
+def copy_rows(cursor, table: str, columns: str, rows) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        buffer = io.StringIO()
+        for i, row in enumerate(rows, 1):
+            buffer.write("\t".join(row) + "\n")
+            if i % 50_000 == 0:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+
+
+def load(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    with step("migrate"):
+        call_command("migrate", verbosity=0)
+    rng = random.Random(42)
+    with connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor  # the psycopg cursor, for COPY
+        # Bench data is consistent by construction: skip the per-row FK triggers while bulk loading.
+        cursor.execute("SET session_replication_role = replica")
+        with step(f"COPY {args.members:,} users and members"):
+            copy_rows(cursor, "auth_user", "id, username, password, email, first_name, last_name, is_superuser, "
+                      "is_staff, is_active, date_joined",
+                      ((str(i), f"m{i}", "!", f"m{i}@bench.invalid", "", "", "f", "f", "t", "2026-01-01 00:00+00")
+                       for i in range(1, args.members + 1)))
+            # 1 % opted out of leaderboards, the rest visible.
+            copy_rows(cursor, "engagement_member", "id, user_id, username, points, xp, level, avatar_url, "
+                      "animated_avatar_url, avatar_upload_unlocked, show_on_leaderboard, created",
+                      ((str(i), str(i), "", "0", "0", "1", "", "", "f", "f" if rng.random() < 0.01 else "t",
+                        "2026-01-01 00:00+00") for i in range(1, args.members + 1)))
+            copy_rows(cursor, "engagement_activity", "id, name, slug, active, created",
+                      ((str(i), f"Activity {i}", f"a{i}", "t", "2026-01-01 00:00+00")
+                       for i in range(1, args.activities + 1)))
+            cursor.execute("SELECT setval('auth_user_id_seq', %s), setval('engagement_member_id_seq', %s)",
+                           [args.members, args.members])
+        load_entries(cursor, args)
+        from engagement.leaderboards import index
+
+        with step("leaderboard totals from the ledger (rebuild_totals, indexes built afterwards)"):
+            restore = drop_indexes(cursor, "engagement_leaderboardtotal")
+            rows = index.rebuild_totals()
+            for definition in restore:
+                cursor.execute(definition)
+        cursor.execute("SET session_replication_role = DEFAULT")
+    print(f"    {rows:,} total rows")
+    with step("VACUUM ANALYZE"):
+        connection.cursor().execute("VACUUM ANALYZE")
+
+
+def drop_indexes(cursor, table: str, keep: str = "") -> list[str]:
+    """Drop a table's secondary indexes (and unique constraints); return the SQL that recreates them."""
+    cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s "
+                   "AND indexname <> %s", [table, "%pkey", keep])
+    definitions = []
+    for name, definition in cursor.fetchall():
+        cursor.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", [name])
+        if cursor.fetchone():
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+            definitions.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
+            definitions.insert(len(definitions) - 1, definition)
+        else:
+            cursor.execute(f"DROP INDEX {name}")
+            definitions.append(definition)
+    return definitions
+
+
+def load_entries(cursor, args: argparse.Namespace) -> None:
+    # Member ids skewed towards low ids (random()^2), so a few members are very active, as in real clubs.
+    # Entries are awards only (balances stay >= 0); 15 % carry an activity.
+    with step("drop the ledger's secondary indexes for the bulk load"):
+        definitions = drop_indexes(cursor, "engagement_ledgerentry")
+    with step(f"INSERT … SELECT {args.entries:,} ledger entries"):
+        cursor.execute(
+            """
+            INSERT INTO engagement_ledgerentry (member_id, points, xp, reason, activity_id, meta, request_hash, created)
+            SELECT 1 + floor(power(random(), 2) * %(members)s)::bigint,
+                   p, p,
+                   (ARRAY['comment_create', 'poll_vote', 'checkin', 'claim'])[1 + floor(random() * 4)::int],
+                   CASE WHEN random() < 0.15 THEN 1 + floor(random() * %(activities)s)::bigint END,
+                   '{}'::jsonb, '',
+                   now() - random() * make_interval(days => %(days)s)
+            FROM (SELECT (ARRAY[1, 2, 3, 5, 5, 10, 12, 20])[1 + floor(random() * 8)::int] AS p
+                  FROM generate_series(1, %(entries)s)) g
+            """,
+            {"members": args.members, "activities": args.activities, "days": args.days, "entries": args.entries},
+        )
+    with step("recreate the ledger's indexes"):
+        for definition in definitions:
+            cursor.execute(definition)
+    with step("member balances and levels from the ledger"):
+        cursor.execute(
+            """
+            UPDATE engagement_member m SET points = s.p, xp = s.x,
+                   level = LEAST(200, floor((1 + sqrt(1 + 4 * floor(s.x / 50))) / 2))::int
+            FROM (SELECT member_id, SUM(points) p, SUM(xp) x FROM engagement_ledgerentry GROUP BY member_id) s
+            WHERE m.id = s.member_id
+            """
+        )
+
+
+# --- Timing ---------------------------------------------------------------------------------------------------
+
+
+def timed(fn, samples: int) -> list[float]:
+    fn()  # warm caches and connections
+    out = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def viewers_on(board_filter: dict, n: int) -> list[int]:
+    from engagement.models import LeaderboardTotal, Member
+
+    if not board_filter:
+        ids = list(Member.objects.filter(points__gt=0, show_on_leaderboard=True).order_by("?")
+                   .values_list("id", flat=True)[:n])
+    else:
+        ids = list(LeaderboardTotal.objects.filter(**board_filter, points__gt=0).order_by("?")
+                   .values_list("member_id", flat=True)[:n])
+    return ids or [1]
+
+
+def naive_queries(activity_id, since):
+    """The baseline: a GROUP BY over the raw ledger for the top, and COUNT(*) of better sums for a rank."""
+    where, params = ["1 = 1"], []
+    if activity_id is not None:
+        where.append("activity_id = %s")
+        params.append(activity_id)
+    if since is not None:
+        where.append("created >= %s")
+        params.append(since)
+    sums = (f"SELECT member_id, SUM(points) AS s FROM engagement_ledgerentry WHERE {' AND '.join(where)} "
+            "GROUP BY member_id")
+    top = (f"{sums} ORDER BY s DESC, member_id LIMIT 100", params)
+    rank = (f"SELECT COUNT(*) + 1 FROM ({sums}) t WHERE t.s > (SELECT COALESCE(SUM(points), 0) "
+            f"FROM engagement_ledgerentry WHERE member_id = %s AND {' AND '.join(where)})")
+    return top, (rank, params)
+
+
+def run_naive(activity, window, viewers, samples):
+    from django.db import connection
+
+    from engagement.leaderboards import window_start
+
+    top, (rank_sql, params) = naive_queries(activity.pk if activity else None, window_start(window))
+    with connection.cursor() as cursor:
+        top_ms = timed(lambda: cursor.execute(*top) or cursor.fetchall(), samples)
+        it = iter(viewers * (samples + 1))
+        rank_ms = timed(lambda: cursor.execute(rank_sql, [*params, next(it), *params]) or cursor.fetchone(), samples)
+    return top_ms, rank_ms
+
+
+def time_board(row: dict, source: str, use_redis: bool, *, metric, activity, window, viewers, samples) -> None:
+    from engagement.leaderboards import _Spec, leaderboard, redis_index
+    from engagement.leaderboards.sql import SqlSource
+
+    query = {"metric": metric, "activity": activity, "window": window, "use_redis": use_redis}
+    probe = leaderboard(**query, limit=100)
+    assert probe.source == source, f"the {source} path was not used"
+    row[f"{source}_top"] = timed(lambda: leaderboard(**query, limit=100), samples)
+    # The index's own cost: the same top-100 without turning ids into Member rows.
+    spec = _Spec(metric=metric, activity=activity, window=window, at=None)
+    coords = {"scope": spec.scope, "period": spec.period, "start": spec.start, "base": spec.base}
+    index_source = redis_index.RedisSource(**coords) if use_redis else SqlSource(**coords)
+    row[f"{source}_ids"] = timed(lambda: index_source.top(100), samples)
+    it = iter(viewers * (samples + 2))
+    row[f"{source}_rank"] = timed(lambda: leaderboard(**query, limit=0, viewer=next(it)), samples)
+
+
+def measure(args: argparse.Namespace) -> list[dict]:
+    from django.utils import timezone
+
+    from engagement.leaderboards.periods import PERIOD_OF_WINDOW, local_day, period_start
+    from engagement.models import Activity, Member
+
+    activity = Activity.objects.get(slug="a1")
+    today = local_day(timezone.now())
+    results = []
+    for window in WINDOWS:
+        for scope in (None, activity):
+            period = PERIOD_OF_WINDOW.get(window, "a")
+            board = {} if scope is None and window == "all" else {
+                "scope": scope.pk if scope else 0, "period": period, "start": period_start(period, today)}
+            viewer_ids = viewers_on(board, min(args.samples, 200))
+            viewers = list(Member.objects.filter(pk__in=viewer_ids))
+            naive = run_naive(scope, window, viewer_ids, args.naive_samples) if args.naive_samples else None
+            for metric in METRICS:
+                row = {"metric": metric, "scope": "activity" if scope else "global", "window": window}
+                for source, use_redis in (("redis", True), ("sql", False)):
+                    time_board(row, source, use_redis, metric=metric, activity=scope, window=window, viewers=viewers,
+                               samples=args.samples)
+                if naive and metric == "points":
+                    row["naive_top"], row["naive_rank"] = naive
+                results.append(row)
+                report(row)
+    return results
+
+
+def report(row: dict) -> None:
+    def cell(key):
+        values = row.get(key)
+        return f"{pct(values, .5):7.2f} {pct(values, .99):7.2f}" if values else f"{'–':>7} {'–':>7}"
+
+    ratio = ""
+    if row.get("naive_top"):
+        ratio = (f"  naive/redis top ×{statistics.median(row['naive_top']) / statistics.median(row['redis_top']):,.0f}"
+                 f" rank ×{statistics.median(row['naive_rank']) / statistics.median(row['redis_rank']):,.0f};"
+                 f" naive/sql top ×{statistics.median(row['naive_top']) / statistics.median(row['sql_top']):,.0f}"
+                 f" rank ×{statistics.median(row['naive_rank']) / statistics.median(row['sql_rank']):,.0f}")
+    print(f"| {row['metric']:6} | {row['scope']:8} | {row['window']:5} | {cell('redis_top')} | {cell('redis_ids')} "
+          f"| {cell('redis_rank')} | {cell('sql_top')} | {cell('sql_ids')} | {cell('sql_rank')} | {cell('naive_top')} "
+          f"| {cell('naive_rank')} |{ratio}", flush=True)
+
+
+def main() -> None:
+    args = parse_args()
+    if not args.reuse:
+        recreate_database(args)
+    setup_django(args)
+    from engagement.leaderboards import index, redis_index
+
+    print(f"Leaderboard bench: {args.members:,} members, {args.entries:,} entries over {args.days} days, "
+          f"{args.activities} activities; database {args.db}, Redis {args.redis}")
+    if not args.reuse:
+        load(args)
+    if args.reuse and redis_index.is_ready():
+        print("  reusing the Redis index")
+    else:
+        with step("Redis index (rebuild_index)"):
+            index.rebuild_index()
+    memory = redis_index.client().info("memory")["used_memory_human"]
+    print(f"  Redis memory: {memory}\n")
+    print("p50 / p99 in ms; top = top-100 with rows hydrated, rank = the viewer's own rank (limit=0)")
+    print("| metric | scope | window | Redis top-100 | Redis ids only | Redis rank | SQL top-100 | SQL ids only "
+          "| SQL rank | naive top-100 | naive rank |")
+    measure(args)
+    if not args.keep_redis:
+        client = redis_index.client()
+        for key in client.scan_iter(match="bench:lb:*", count=1000):
+            client.unlink(key)
+
+
+if __name__ == "__main__":
+    main()
