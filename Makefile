@@ -35,6 +35,8 @@ browser:
 
 migrate: install
 	$(PY) manage.py migrate --verbosity 0
+	@# The compiled Czech catalogue is committed; recompile it when gettext is here (msgfmt is optional).
+	@if command -v msgfmt >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --verbosity 0; fi
 
 demo: install migrate
 	$(DEMO_ENV) $(PY) manage.py seed_demo

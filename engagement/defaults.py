@@ -20,6 +20,8 @@ def seed_earning_rules(earning_rule_model) -> None:
 
 def seed_all() -> None:
     """Re-create the default rows (after a test flush). Apps with seeded data add theirs here."""
-    from engagement.models import EarningRule
+    from engagement.achievement_catalog import seed_achievements
+    from engagement.models import Achievement, EarningRule
 
     seed_earning_rules(EarningRule)
+    seed_achievements(Achievement)
