@@ -57,6 +57,8 @@ def test_the_fan_zone_reads_in_czech(client, user):
     html = client.get("/me/", HTTP_ACCEPT_LANGUAGE="cs").content.decode()
     assert "Začátečník" in html
     assert "První komentář" in html
+    assert 'id="level-badge">Úroveň 1<' in html
+    assert "Vaše jméno v žebříčcích" in html
 
 
 # --- In the browser ----------------------------------------------------------------------------------------
