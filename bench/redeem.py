@@ -36,10 +36,13 @@ DJANGO_ENV = {"CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_BROKER_URL": "memory:
 COST = 1
 
 
-def prepare(url: str, members: int, funds: int) -> tuple[list[int], int, list[int]]:
+def prepare(url: str, members: int, funds: int, *,
+            server_side_binding: bool = False) -> tuple[list[int], int, list[int]]:
     """Migrate, create members with ``funds`` points (through the ledger), one limited reward and one
     unlimited reward per member. Returns (member ids, the limited reward's id, unlimited reward ids)."""
-    setup_django(url, **DJANGO_ENV)
+    # Django sends literal SQL by default (client-side binding), so PostgreSQL parses and plans every
+    # statement; with server-side binding psycopg prepares repeated statements, as the floor does.
+    setup_django(url + ("?server_side_binding=true" if server_side_binding else ""), **DJANGO_ENV)
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
@@ -187,17 +190,20 @@ def main() -> None:
     parser.add_argument("--redemptions", type=int, default=2000, help="redemptions per side and scenario")
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--server-side-binding", action="store_true",
+                        help="Django with OPTIONS server_side_binding (psycopg prepares repeated statements)")
     args = parser.parse_args()
 
     url = recreate_database(DB_NAME)
     funds = 4 * (args.redemptions + args.threads * 20) // args.members + 10
-    member_ids, limited, unlimited = prepare(url, args.members, funds)
+    member_ids, limited, unlimited = prepare(url, args.members, funds, server_side_binding=args.server_side_binding)
     from rewards.models import Redemption, Reward
 
     warmup = plans(member_ids, limited, unlimited, args.threads * 20, args.threads)
     work = plans(member_ids, limited, unlimited, args.redemptions, args.threads)
+    binding = "server-side" if args.server_side_binding else "client-side (Django's default)"
     print(f"redeem, {args.threads} threads, {args.redemptions} redemptions per side and scenario, "
-          f"{len(member_ids)} members")
+          f"{len(member_ids)} members, Django parameter binding: {binding}")
     contended_total = sum(map(len, work["contended"])) + sum(map(len, warmup["contended"]))
     initial_stock = 2 * contended_total  # both sides succeed every time: we measure successful redemptions
     Reward.objects.filter(pk=limited).update(stock=initial_stock)
