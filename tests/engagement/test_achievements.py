@@ -244,3 +244,49 @@ def test_evaluate_command_dry_run_reports_and_changes_nothing_then_unlocks(membe
     call_command("evaluate_achievements", "--no-progress")
     assert "Unlocked 1 achievement(s) for 1 of 1 member(s)." in capsys.readouterr().out
     assert MemberAchievement.objects.filter(member=member, achievement__code="first_comment").exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_without_the_member_lock_racers_collide_on_the_unique_constraint(member, monkeypatch):
+    """Proves the race above is real: with the lock replaced by a barrier every evaluation passes the
+    "not unlocked yet" check together; the unique constraint alone still keeps it to one unlock."""
+    import threading
+
+    from django.db import IntegrityError
+
+    seed_achievements(Achievement)
+    Achievement.objects.update(active=False)
+    comment(member)
+    Achievement.objects.filter(code="first_comment").update(active=True)
+    together, real_lock, seen = threading.Barrier(4), services.lock_member, threading.local()
+
+    def barrier_instead_of_the_first_lock(pk):
+        if getattr(seen, "passed", False):
+            return real_lock(pk)  # the award's own lock, further down
+        seen.passed = True
+        together.wait(10)
+
+    monkeypatch.setattr(services, "lock_member", barrier_instead_of_the_first_lock)
+
+    results, errors = run_concurrently(lambda _: len(achievements.evaluate_member(member_id=member.pk)), threads=4)
+    assert sum(results) == 1
+    assert len(errors) == 3 and all(isinstance(e, IntegrityError) for e in errors)
+    assert MemberAchievement.objects.filter(member=member).count() == 1
+    assert LedgerEntry.objects.filter(member=member, reason="achievement:first_comment").count() == 1
+
+
+@pytest.mark.django_db
+def test_admin_pages_for_achievements_unlocks_and_campaigns_render(admin_client, member):
+    comment(member)
+    achievements.evaluate_member(member_id=member.pk)
+    for url in ("/admin/engagement/achievement/", "/admin/engagement/achievement/add/",
+                f"/admin/engagement/achievement/{Achievement.objects.get(code='first_comment').pk}/change/",
+                "/admin/engagement/memberachievement/", "/admin/engagement/campaign/",
+                "/admin/engagement/campaign/add/"):
+        assert admin_client.get(url).status_code == 200, url
+    response = admin_client.post("/admin/engagement/achievement/add/", {
+        "code": "streaker", "title": "Streaker", "description": "", "icon": "🔥", "points": 5, "xp": 5,
+        "rule": '{"type": "streak", "days": 0}', "active": "on", "position": 9})
+    assert response.status_code == 200 and "rule.days must be a whole number" in response.content.decode()
+    assert not Achievement.objects.filter(code="streaker").exists()

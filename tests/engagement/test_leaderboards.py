@@ -287,3 +287,14 @@ def test_writes_missed_during_an_outage_are_remembered_and_repaired(dead_redis, 
 
 def test_spending_reasons_do_not_count_on_scoped_boards():
     assert not totals.counts_on_boards("redeem") and totals.counts_on_boards("checkin")
+
+
+@pytest.mark.django_db
+def test_rebuild_command_recomputes_the_sql_totals(people, settings, capsys):
+    settings.ENGAGEMENT_LEADERBOARD_REDIS = False
+    (a,) = people(1)
+    give(a, 10, activity=Activity.objects.create(name="Booth", slug="booth"))
+    LeaderboardTotal.objects.all().delete()
+    call_command("rebuild_leaderboards", "--no-progress")
+    assert "Rebuilt 7 SQL total row(s)." in capsys.readouterr().out
+    assert leaderboard(window="day", at=AT).items[0].value == 10
