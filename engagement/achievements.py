@@ -1,6 +1,7 @@
 """Achievements: evaluating a member's rules, unlocking exactly once, and what the member page shows."""
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,10 +35,62 @@ def reason_for(achievement: Achievement) -> str:
     return f"{REASON_PREFIX}{achievement.code}"
 
 
+@dataclass(frozen=True)
+class Triggers:
+    """Which entries can move some active achievement's rule (so most awards enqueue nothing)."""
+
+    reasons: frozenset[str]
+    on_points: bool
+    on_xp: bool
+    on_activity: bool
+
+
+def _collect(rule: dict, found: dict) -> None:
+    for child in rule.get("all", []) + rule.get("any", []):
+        _collect(child, found)
+    kind = rule.get("type")
+    if kind in ("reason_count", "checkins"):
+        found["reasons"].add(rule.get("reason", "checkin"))
+    found["on_points"] |= kind in ("points", "streak")
+    found["on_xp"] |= kind in ("level", "xp", "streak")
+    found["on_activity"] |= kind == "distinct_activities"
+
+
+_triggers_cache: tuple[float, Triggers] | None = None
+TRIGGERS_TTL = 30.0  # seconds; an admin's new rule is picked up this late (evaluate_achievements covers the past)
+
+
+def triggers() -> Triggers:
+    global _triggers_cache
+    now = time.monotonic()
+    if _triggers_cache is None or now - _triggers_cache[0] > TRIGGERS_TTL:
+        found = {"reasons": set(), "on_points": False, "on_xp": False, "on_activity": False}
+        for rule in Achievement.objects.filter(active=True).values_list("rule", flat=True):
+            if isinstance(rule, dict):
+                _collect(rule, found)
+        _triggers_cache = (now, Triggers(frozenset(found.pop("reasons")), **found))
+    return _triggers_cache[1]
+
+
+def clear_triggers() -> None:
+    global _triggers_cache
+    _triggers_cache = None
+
+
+def rules_changed(sender, **kwargs) -> None:
+    """post_save/post_delete of an Achievement: this process sees the change at once, others within
+    TRIGGERS_TTL. (Bulk ``update()`` sends no signal and waits for the TTL.)"""
+    clear_triggers()
+
+
 def moves_achievements(entry: LedgerEntry) -> bool:
-    """Whether a new entry should trigger an evaluation. An unlock's own entry does not: the
-    evaluation that wrote it re-checks the member itself (for level- or XP-based achievements)."""
-    return not entry.reason.startswith(REASON_PREFIX)
+    """Whether a new entry could meet some active achievement's rule. An unlock's own entry never
+    triggers: the evaluation that wrote it re-checks the member itself (level- or XP-based rules)."""
+    if entry.reason.startswith(REASON_PREFIX):
+        return False
+    t = triggers()
+    return (entry.reason in t.reasons or (t.on_points and entry.points > 0) or (t.on_xp and entry.xp > 0)
+            or (t.on_activity and entry.activity_id is not None))
 
 
 def _unlock(*, member: Member, achievement: Achievement, at: datetime) -> MemberAchievement | None:

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 
 def _create_member(sender, instance, created, raw=False, **kwargs):
@@ -28,6 +28,8 @@ def _connect_achievements_and_leaderboards() -> None:
     # Leaderboard totals are written in the entry's transaction; achievements are evaluated after it.
     ledger_entry_posted.connect(index.on_entry_posted, dispatch_uid="engagement_leaderboard_totals")
     ledger_entry_posted.connect(achievements.on_entry_posted, dispatch_uid="engagement_achievements")
+    for signal in (post_save, post_delete):
+        signal.connect(achievements.rules_changed, sender="engagement.Achievement", dispatch_uid="engagement_rules")
     if getattr(settings, "ENGAGEMENT_LEADERBOARD_REDIS", False):
         settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-repair-leaderboard-index", {
             "task": "engagement.tasks.repair_leaderboard_index", "schedule": 60.0})

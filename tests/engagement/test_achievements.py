@@ -20,6 +20,14 @@ def comment(member, n=1, *, at=None):
         services.award(member=member, reason="comment_create", points=5, at=at)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_achievement_triggers():
+    """Each test sees its own achievements' rules, not a previous test's cached triggers."""
+    achievements.clear_triggers()
+    yield
+    achievements.clear_triggers()
+
+
 # --- Rules --------------------------------------------------------------------------------------------
 
 
@@ -153,14 +161,28 @@ def test_an_unlock_that_raises_the_level_cascades_to_level_achievements(member):
     assert codes == {"first_comment", "big", "level_2"}
 
 
+@pytest.fixture
+def enqueued(monkeypatch):
+    from engagement.tasks import evaluate_achievements
+
+    calls = []
+    monkeypatch.setattr(evaluate_achievements, "delay_on_commit", lambda **kwargs: calls.append(kwargs))
+    achievements.clear_triggers()
+    yield calls
+    achievements.clear_triggers()
+
+
 @pytest.mark.django_db
-def test_an_achievements_own_entry_does_not_trigger_an_evaluation(member, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        services.award(member=member, reason="achievement:first_comment", points=10)
-    assert callbacks == [] or all("evaluate" not in repr(c) for c in callbacks)
-    with django_capture_on_commit_callbacks() as callbacks:
-        comment(member)
-    assert any("evaluate_achievements" in repr(getattr(c, "__self__", c)) or "delay" in repr(c) for c in callbacks)
+def test_only_entries_that_can_move_a_rule_enqueue_an_evaluation(member, enqueued):
+    services.award(member=member, reason="achievement:first_comment", points=10)  # an unlock's own entry
+    services.award(member=member, reason="claim", points=3)  # no seeded rule counts claims
+    assert enqueued == []
+    comment(member)
+    assert enqueued == [{"member_id": member.pk}]
+    Achievement.objects.create(code="xp_1", title="XP", rule={"any": [{"type": "xp", "min": 1000}]})
+    achievements.clear_triggers()
+    services.award(member=member, reason="claim", points=3)
+    assert enqueued[-1] == {"member_id": member.pk} and len(enqueued) == 2
 
 
 @pytest.mark.django_db
@@ -176,6 +198,7 @@ def test_racing_evaluations_unlock_and_pay_exactly_once(member):
     seed_achievements(Achievement)  # a transactional test may start after another one's flush
     # Committed transactions run the after-commit evaluation at once; keep it from unlocking early.
     Achievement.objects.update(active=False)
+    achievements.clear_triggers()
     comment(member)
     Achievement.objects.filter(code="first_comment").update(active=True)
 
@@ -257,6 +280,7 @@ def test_negative_control_without_the_member_lock_racers_collide_on_the_unique_c
 
     seed_achievements(Achievement)
     Achievement.objects.update(active=False)
+    achievements.clear_triggers()
     comment(member)
     Achievement.objects.filter(code="first_comment").update(active=True)
     together, real_lock, seen = threading.Barrier(4), services.lock_member, threading.local()

@@ -15,6 +15,14 @@ def comment(member, n=1):
         services.award(member=member, reason="comment_create", points=5)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_achievement_triggers():
+    """Each test sees its own achievements' rules, not a previous test's cached triggers."""
+    achievements.clear_triggers()
+    yield
+    achievements.clear_triggers()
+
+
 # --- Server-rendered ---------------------------------------------------------------------------------------
 
 
