@@ -4,7 +4,7 @@ as scans pile up, and set-based bulk checkout next to a per-row loop.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/plaudit_bench_checkin .venv/bin/python bench/checkin.py
 
 The database named in DATABASE_URL is DROPPED and recreated. Defaults: 5,000 tickets, 8 client threads,
-100,000 people for bulk checkout, 5,000 for the per-row loop (extrapolated linearly, and printed as such).
+100,000 people for bulk checkout, 2,000 for the per-row loop (extrapolated linearly, and printed as such).
 Not run by CI; no figure here is asserted anywhere.
 """
 
@@ -34,7 +34,7 @@ def parse_args():
     parser.add_argument("--tickets", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--bulk", type=int, default=100_000)
-    parser.add_argument("--loop", type=int, default=5000, help="people checked out one by one (extrapolated)")
+    parser.add_argument("--loop", type=int, default=2000, help="people checked out one by one (extrapolated)")
     parser.add_argument("--workers", type=int, default=2)
     return parser.parse_args()
 
@@ -119,7 +119,8 @@ def start_gunicorn(url: str, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, **SERVER_ENV, "DATABASE_URL": url}
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
            "--log-level", "warning", "--keep-alive", "30"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "plaudit-bench-checkin-gunicorn.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
     import httpx
 
     for _ in range(100):
@@ -185,22 +186,24 @@ def http_phases(args, url, organizer, event, clist, token, secrets) -> list[str]
         return [("POST", redeem, {"secret": s, "lists": [clist.pk], "type": kind}) for s in subset]
 
     lines = ["| | req/s | p50 | p99 | vs floor | statuses |", "|---|---:|---:|---:|---:|---|"]
+    status_jobs = [("GET", status, None)] * 200
     try:
         run_load(base, token, [ping] * 400, args.clients)  # warm both workers (imports, connections)
-        status_empty = run_load(base, token, [("GET", status, None)] * 200, 1)
         floor = run_load(base, token, [ping] * len(secrets), args.clients)
         lines.append(row(f"floor: bare authenticated DRF POST, {args.clients} clients", floor))
-        results = [("entry", scans("entry")), ("repeat entry (already_redeemed)", scans("entry")),
-                   ("exit", scans("exit"))]
-        for label, jobs in results:
+        statuses = []
+        for label, jobs in [("entry", scans("entry")), ("repeat entry (already_redeemed)", scans("entry")),
+                            ("exit", scans("exit"))]:
             measured = run_load(base, token, jobs, args.clients)
             lines.append(row(f"redeem {label}, {args.clients} clients", measured, floor))
+            statuses.append(run_load(base, token, status_jobs, 1))
         floor1 = run_load(base, token, [ping] * 1000, 1)
         lines.append(row("floor, 1 client", floor1))
         lines.append(row("redeem entry, 1 client", run_load(base, token, scans("entry", secrets[:1000]), 1), floor1))
-        status_full = run_load(base, token, [("GET", status, None)] * 200, 1)
-        lines.append(row("list status, 0 scans, 1 client", status_empty))
-        lines.append(row(f"list status, {3 * len(secrets) + 1000} scans, 1 client", status_full))
+        statuses.append(run_load(base, token, status_jobs, 1))
+        n = len(secrets)
+        for scans_so_far, measured in zip([n, 2 * n, 3 * n, 3 * n + 1000], statuses, strict=True):
+            lines.append(row(f"list status, {n:,} tickets scanned, {scans_so_far:,} scans, 1 client", measured))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
@@ -241,11 +244,13 @@ def main() -> None:
     recreate_database(url)
     setup_django(url)
     organizer, event, clist, token, secrets = seed(args.tickets)
-    print(f"Seeded {len(secrets)} tickets; gunicorn with {args.workers} sync workers; {args.clients} clients.")
+    print(f"Seeded {len(secrets)} tickets; gunicorn with {args.workers} sync workers; {args.clients} clients; "
+          f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
     for line in http_phases(args, url, organizer, event, clist, token, secrets):
         print(line)
     for line in bulk_phases(args, event):
         print(line)
+    print("load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
