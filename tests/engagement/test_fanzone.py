@@ -163,3 +163,25 @@ def test_the_store_redeems_lists_redemptions_and_offers_owned_avatars(page, logi
     expect(page.locator("#avatar-status")).to_have_text("Avatar updated.")
     assert Member.objects.get(pk=fan.pk).avatar_url == avatar_url
     assert Redemption.objects.filter(member=fan).count() == 2
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_unlocked_member_uploads_their_own_picture(page, login, fan, settings, tmp_path):
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    Member.objects.filter(pk=fan.pk).update(avatar_upload_unlocked=True)
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "orange").save(png, format="PNG")
+    login("fan", next_url="/me/")
+    page.goto("/me/")
+    page.set_input_files("#upload-form input[type=file]",
+                         files=[{"name": "me.png", "mimeType": "image/png", "buffer": png.getvalue()}])
+    page.click("#upload-form button[type=submit]")
+    expect(page.locator("#avatar-status")).to_have_text("Avatar updated.")
+    avatar = Member.objects.get(pk=fan.pk).avatar_url
+    assert avatar.startswith(f"/media/avatars/{fan.pk}/") and avatar.endswith(".png")
+    expect(page.locator("#avatar-img")).to_have_attribute("src", avatar)
