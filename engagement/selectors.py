@@ -21,8 +21,9 @@ def member_by_user_id(user_id: int) -> Member | None:
 def activity_by_ref(ref: str) -> Activity | None:
     """An activity by slug, or by id when ``ref`` is a number."""
     qs = Activity.objects.all()
-    if ref.isdigit():
-        return qs.filter(pk=int(ref)).first()
+    # isascii(): "²".isdigit() is True but int("²") fails; 18 digits keep it inside a bigint.
+    if ref.isascii() and ref.isdigit():
+        return qs.filter(pk=int(ref)).first() if len(ref) <= 18 else None
     return qs.filter(slug=ref).first()
 
 

@@ -294,6 +294,8 @@ def test_leaderboard_by_activity_counts_only_that_activity(member_api, member, m
     ("metric=karma", 400, "validation_error"),
     ("window=year", 400, "validation_error"),
     ("activity=nope", 404, "activity_not_found"),
+    ("activity=%C2%B2", 404, "activity_not_found"),  # "²" is a digit to str.isdigit() but not to int()
+    ("activity=" + "9" * 40, 404, "activity_not_found"),
 ])
 def test_leaderboard_validates_its_query(member_api, query, status, code):
     response = member_api.get(f"/api/v1/engagement/leaderboard?{query}")
