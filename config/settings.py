@@ -199,6 +199,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "type" field with different choices; give each enum its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "ScanTypeEnum": "checkin.models.Scan.Type",
+        "RewardTypeEnum": "rewards.models.Reward.Type",
+    },
 }
 
 # --- Plaudit --------------------------------------------------------------------------------------
