@@ -1,6 +1,8 @@
 """Plain dict output for the check-in API. The redeem path is hot (every door scan), so these are plain
 functions rather than ModelSerializers; the shapes follow docs/checkin.md and the contract."""
 
+import datetime as dt
+
 from checkin.models import CheckinList, Event, Scan, Ticket
 
 REASON_TEXT = {value: str(label) for value, label in Scan.Reason.choices}
@@ -43,8 +45,18 @@ def ticket_data(ticket: Ticket, *, list_ids: list[int], inside: set[int]) -> dic
     return {**_ticket_fields(ticket), "inside": {str(pk): pk in inside for pk in list_ids}}
 
 
-def position_data(ticket: Ticket, lists: list[CheckinList]) -> dict:
-    """The ticket with its successful scans on ``lists`` (pretix's ``position.checkins``)."""
+def checkin_data(scan: Scan) -> dict:
+    """One entry of ``position.checkins`` from a scan row in memory, as the query below would return it
+    (the database hands datetimes back in UTC)."""
+    return {"id": scan.pk, "list": scan.checkin_list_id, "type": scan.type,
+            "datetime": scan.datetime.astimezone(dt.UTC), "forced": scan.forced, "gate": scan.gate}
+
+
+def position_data(ticket: Ticket, lists: list[CheckinList], *, checkins: list[dict] | None = None) -> dict:
+    """The ticket with its successful scans on ``lists`` (pretix's ``position.checkins``). ``checkins``:
+    that list when the caller already knows it (the redeem service, from the state row it locked)."""
+    if checkins is not None:
+        return {**_ticket_fields(ticket), "checkins": checkins}
     checkins = (
         Scan.objects.filter(ticket=ticket, checkin_list__in=[c.pk for c in lists], successful=True)
         .order_by("datetime", "id").values("id", "checkin_list_id", "type", "datetime", "forced", "gate")

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from checkin.errors import InvalidPosition
 from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
+from checkin.presenters import checkin_data
 from checkin.selectors import first
 from checkin.signals import checkin_recorded
 
@@ -39,6 +40,8 @@ class ScanResult:
     ticket: Ticket | None
     checkin_list: CheckinList
     replayed: bool = False
+    # ``position.checkins`` of the response when known without a query (see ``_known_checkins``).
+    checkins: list[dict] | None = None
 
     @property
     def ok(self) -> bool:
@@ -165,20 +168,33 @@ def _apply(state: TicketListState | None, scan: Scan) -> None:
     TicketListState.objects.filter(pk=state.pk).update(**updates)
 
 
-def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None) -> ScanResult:
+def _known_checkins(state: TicketListState | None, scan: Scan, lists: list[CheckinList] | None) -> list[dict] | None:
+    """The ticket's successful scans on ``lists`` without reading the log, when the locked state row
+    proves them: no state row means no successful scan on this list yet (every successful scan, single
+    or bulk, writes or moves the state row in its own transaction, and we hold the ticket and state
+    locks). Only for a single list; anything else is left to the presenter's query."""
+    if state is not None or lists is None or len(lists) != 1:
+        return None
+    return [checkin_data(scan)] if scan.successful else []
+
+
+def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None,
+          lists: list[CheckinList] | None = None) -> ScanResult:
     state = lock_state(ticket_id=ticket.pk, list_id=clist.pk)
     if req.nonce and (replayed := _replay(clist, req.nonce)) is not None:
         return replayed
     reason = preset or judge(ticket=ticket, clist=clist, state=state, req=req)
     if reason and not req.force:
         scan = _insert(req, clist=clist, ticket=ticket, successful=False, error_reason=reason)
-        return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=ticket, checkin_list=clist)
+        if isinstance(scan, ScanResult):
+            return scan
+        return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=_known_checkins(state, scan, lists))
     scan = _insert(req, clist=clist, ticket=ticket, successful=True, forced=bool(reason))
     if isinstance(scan, ScanResult):
         return scan
     _apply(state, scan)
     checkin_recorded.send(sender=Scan, scan=scan, ticket=ticket, checkin_list=clist)
-    return ScanResult(scan=scan, ticket=ticket, checkin_list=clist)
+    return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=_known_checkins(state, scan, lists))
 
 
 @transaction.atomic
@@ -194,7 +210,7 @@ def redeem(*, secret: str, lists: list[CheckinList], req: ScanRequest) -> ScanRe
         return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=None, checkin_list=lists[0])
     clist, preset = pick_list(ticket, lists)
     ticket.event = clist.event
-    return _scan(req, ticket=ticket, clist=clist, preset=preset)
+    return _scan(req, ticket=ticket, clist=clist, preset=preset, lists=lists)
 
 
 @transaction.atomic

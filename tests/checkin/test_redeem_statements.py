@@ -1,0 +1,88 @@
+"""The door's hot path stays cheap: a redeem over token auth runs a fixed, small number of statements,
+and the response built from rows in memory equals the one a fresh query of the scan log gives."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
+
+from checkin.api import RedeemView, fast_redeem_input
+from checkin.models import CheckinList, OrganizerMembership
+from checkin.presenters import position_data
+
+# token auth, lists+organizer+rights, BEGIN, ticket lock, state lock, INSERT scan, INSERT state, COMMIT.
+# (SQLite has no BEGIN/COMMIT statements in the capture, PostgreSQL does.)
+FIRST_ENTRY_STATEMENTS = 8
+# A later scan of the same ticket also reads its earlier scans for the response.
+REPEAT_STATEMENTS = 9
+
+
+@pytest.fixture
+def token_api(make_user, organizer):
+    user = make_user("door")
+    OrganizerMembership.objects.create(organizer=organizer, user=user, can_checkin=True)
+    return APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+
+
+def post(client, url, body):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, body, format="json")
+    return response, len(queries.captured_queries)
+
+
+def test_a_first_entry_runs_a_fixed_number_of_statements(token_api, redeem_url, make_ticket, clist):
+    token_api.post(redeem_url, {"secret": make_ticket().secret, "lists": [clist.pk]}, format="json")  # warm
+    ticket = make_ticket()
+    response, n = post(token_api, redeem_url, {"secret": ticket.secret, "lists": [clist.pk]})
+    assert response.status_code == 201
+    assert n <= FIRST_ENTRY_STATEMENTS
+    response, n = post(token_api, redeem_url, {"secret": ticket.secret, "lists": [clist.pk]})
+    assert response.status_code == 400 and response.json()["reason"] == "already_redeemed"
+    assert n <= REPEAT_STATEMENTS
+    response, n = post(token_api, redeem_url, {"secret": ticket.secret, "lists": [clist.pk], "type": "exit"})
+    assert response.status_code == 201
+    assert n <= REPEAT_STATEMENTS
+
+
+@pytest.mark.parametrize("extra", [{}, {"force": True, "type": "exit"}, {"gate": "North", "nonce": "n1"},
+                                   {"datetime": "2030-01-02T03:04:05.123456+05:00"}])
+def test_the_response_from_memory_equals_a_fresh_read(door_api, redeem_url, make_ticket, clist, extra):
+    ticket = make_ticket()
+    response = door_api.post(redeem_url, {"secret": ticket.secret, "lists": [clist.pk], **extra}, format="json")
+    assert response.status_code == 201
+    assert len(response.json()["position"]["checkins"]) == 1
+    reread = position_data(ticket, [CheckinList.objects.select_related("event").get(pk=clist.pk)])
+    assert response.json()["position"] == json.loads(JSONRenderer().render(reread))
+
+
+def test_a_refused_first_scan_from_memory_has_no_checkins(door_api, redeem_url, make_ticket, clist):
+    ticket = make_ticket()
+    response = door_api.post(redeem_url, {"secret": ticket.secret, "lists": [clist.pk], "type": "exit"},
+                             format="json")
+    assert response.status_code == 400 and response.json()["position"]["checkins"] == []
+
+
+@pytest.mark.parametrize("body", [
+    {"secret": "abc", "lists": [1]},
+    {"secret": "abc", "lists": [1, 2, 1], "type": "exit", "force": True, "nonce": "", "gate": "", "source_type": "x",
+     "datetime": None, "other": 1},
+    {"secret": "abc", "lists": [1], "nonce": None},
+])
+def test_the_fast_input_path_matches_the_serializer(body):
+    serializer = RedeemView.InputSerializer(data=body)
+    assert serializer.is_valid()
+    assert fast_redeem_input(body) == dict(serializer.validated_data)
+
+
+@pytest.mark.parametrize("body", [
+    {"secret": " abc", "lists": [1]}, {"secret": "ábc", "lists": [1]}, {"secret": "abc", "lists": [True]},
+    {"secret": "abc", "lists": [1], "force": "true"}, {"secret": "abc", "lists": [1], "datetime": "2030-01-01"},
+    {"secret": "abc", "lists": [1], "source_type": ""}, {"secret": "abc", "lists": [1], "gate": None},
+    {"secret": "abc", "lists": [0]}, {"secret": "", "lists": [1]}, [1],
+])
+def test_anything_unusual_goes_to_the_serializer(body):
+    assert fast_redeem_input(body) is None
