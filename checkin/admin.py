@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from checkin import services
 from checkin.models import CheckinList, CheckoutBatch, Event, Organizer, OrganizerMembership, Scan, Ticket
+from engagement.admin import ReadOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):
@@ -54,19 +55,6 @@ class TicketAdmin(admin.ModelAdmin):
     list_select_related = ["event"]
     search_fields = ["order_code", "attendee_name", "attendee_email", "=secret"]
     raw_id_fields = ["member"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The scan log and its batches are append-only facts: viewable, never edited in the admin."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Scan)

@@ -52,14 +52,8 @@ class MemberAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created", "member", "points", "xp", "reason", "activity", "actor", "idempotency_key"]
-    list_select_related = ["member__user", "activity", "actor"]
-    list_filter = ["reason", "activity"]
-    search_fields = ["member__username", "member__user__username", "reason", "idempotency_key"]
-    date_hierarchy = "created"
-    show_full_result_count = False  # counting millions of rows on every page is not worth it
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For append-only facts (the ledger, scan logs, claims): viewable, never added, edited or deleted."""
 
     def has_add_permission(self, request):
         return False
@@ -69,6 +63,16 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created", "member", "points", "xp", "reason", "activity", "actor", "idempotency_key"]
+    list_select_related = ["member__user", "activity", "actor"]
+    list_filter = ["reason", "activity"]
+    search_fields = ["member__username", "member__user__username", "reason", "idempotency_key"]
+    date_hierarchy = "created"
+    show_full_result_count = False  # counting millions of rows on every page is not worth it
 
 
 @admin.register(EarningRule)

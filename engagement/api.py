@@ -31,6 +31,16 @@ from engagement.services import member_for_user
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+class MetaField(serializers.JSONField):
+    """Free-form details kept on a ledger entry: a JSON object, never a list or a scalar."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("meta must be an object.")
+        return value
+
+
 def idempotency_key(request, *, scope: str, body_key: str | None = None) -> str | None:
     """The client's key (header or body), namespaced per caller so two clients never collide."""
     key = (request.headers.get(IDEMPOTENCY_HEADER) or body_key or "").strip()
@@ -148,13 +158,8 @@ class EventsView(APIView):
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
         reason = serializers.SlugField(max_length=64)
-        meta = serializers.JSONField(required=False, default=dict)
+        meta = MetaField(required=False, default=dict)
         idempotency_key = serializers.CharField(required=False, allow_blank=True, max_length=120)
-
-        def validate_meta(self, value):
-            if not isinstance(value, dict):
-                raise serializers.ValidationError("meta must be an object.")
-            return value
 
     @extend_schema(request=InputSerializer, responses=EntrySerializer)
     def post(self, request):
@@ -244,12 +249,7 @@ class AdminAdjustView(APIView):
         user_id = serializers.IntegerField(min_value=1)
         delta = serializers.IntegerField()
         reason = serializers.ChoiceField(choices=["admin_adjust"], default="admin_adjust")
-        meta = serializers.JSONField(required=False, default=dict)
-
-        def validate_meta(self, value):
-            if not isinstance(value, dict):
-                raise serializers.ValidationError("meta must be an object.")
-            return value
+        meta = MetaField(required=False, default=dict)
 
     @extend_schema(request=InputSerializer, responses=EntrySerializer)
     def post(self, request):

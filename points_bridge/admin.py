@@ -4,19 +4,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from engagement.admin import ReadOnlyAdmin
 from points_bridge import services
 from points_bridge.models import AwardRule, Claim, ClaimTemplate, OutboxEntry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AliveFilter(admin.SimpleListFilter):
