@@ -133,6 +133,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Admin URL fields assume https for scheme-less input (Django 6 default; silences the transition warning).
+FORMS_URLFIELD_ASSUME_HTTPS = True
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/me/"
 LOGOUT_REDIRECT_URL = "/"

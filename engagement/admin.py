@@ -5,6 +5,7 @@ from django.urls import path, reverse
 
 from engagement import services
 from engagement.errors import DomainError
+from engagement.leaderboards.index import set_visibility
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
 
 
@@ -22,6 +23,12 @@ class MemberAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     # Balances are a cache of the ledger; they move only through services (see the adjust page).
     readonly_fields = ["points", "xp", "level", "created"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "show_on_leaderboard" in form.changed_data:
+            # The Redis leaderboard index must drop or re-add the member too, not just the column.
+            set_visibility(member=obj, visible=obj.show_on_leaderboard)
 
     def get_urls(self):
         adjust = self.admin_site.admin_view(self.adjust_view)

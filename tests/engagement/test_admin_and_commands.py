@@ -37,6 +37,20 @@ def test_member_change_page_links_to_the_adjust_page(admin_client_logged_in, mem
     assert reverse("admin:engagement_member_adjust", args=[member.pk]).encode() in response.content
 
 
+def test_hiding_a_member_in_the_admin_goes_through_the_leaderboard_service(admin_client_logged_in, member,
+                                                                           monkeypatch):
+    import engagement.admin
+
+    calls = []
+    monkeypatch.setattr(engagement.admin, "set_visibility", lambda **kw: calls.append(kw))
+    url = reverse("admin:engagement_member_change", args=[member.pk])
+    form = {"user": member.user_id, "username": "", "avatar_url": "", "animated_avatar_url": "",
+            "external_id": "", "show_on_leaderboard": ""}
+    response = admin_client_logged_in.post(url, form)
+    assert response.status_code == 302
+    assert calls == [{"member": member, "visible": False}]
+
+
 def test_ledger_is_read_only_in_the_admin(admin_client_logged_in, member):
     entry = services.award(member=member, reason="manual", points=3)
     assert admin_client_logged_in.get(reverse("admin:engagement_ledgerentry_changelist")).status_code == 200
