@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ENV := POINT_SYSTEM_API_KEY=$${POINT_SYSTEM_API_KEY:-demo-point-system-key}
 
-.PHONY: demo test install static browser lint migrate bench clean
+.PHONY: demo test install static browser lint migrate bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ lint: install
 
 test: install browser lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Fuzz every API operation from /api/schema/ against a running demo (`make demo` in another shell),
+# as the demo admin, and fail on any 5xx.
+FUZZ_URL ?= http://127.0.0.1:$(PORT)
+fuzz: install
+	TOKEN=$$(curl -sf -X POST -H 'Content-Type: application/json' -d '{"username":"admin","password":"demo"}' \
+		$(FUZZ_URL)/api/v1/auth/token | $(PY) -c "import sys, json; print(json.load(sys.stdin)['token'])") && \
+	$(VENV)/bin/schemathesis run $(FUZZ_URL)/api/schema/ -H "Authorization: Token $$TOKEN" \
+		--checks not_a_server_error --max-examples 30 --workers 2 --exclude-method DELETE
 
 bench: install
 	$(PY) bench/ledger.py
