@@ -42,7 +42,8 @@ def _fresh_achievement_triggers():
     {"all": [{"type": "level", "min": 2}, {"any": [{"type": "xp", "min": 5}, {"type": "checkins", "min": 1}]}]},
 ])
 def test_valid_rules_pass_validation(rule):
-    validate_rule(rule)
+    # validate_rule raises ValidationError for a malformed rule and returns nothing for a good one.
+    assert validate_rule(rule) is None
 
 
 @pytest.mark.parametrize(("rule", "fragment"), [
