@@ -266,6 +266,10 @@ def participant_for_external_id(external_id: int) -> Member:
             if created:
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
+            elif user.has_usable_password():
+                # A real account that merely has this name: never hand another system's points to it.
+                raise LedgerError(f"The account name for participant {external_id} is taken by a person.",
+                                  code="participant_conflict", status_code=409)
             member = member_for_user(user)
             Member.objects.filter(pk=member.pk, external_id__isnull=True).update(external_id=external_id)
     except IntegrityError:

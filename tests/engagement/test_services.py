@@ -212,6 +212,14 @@ def test_participants_by_external_id_are_created_once():
     assert not first.user.has_usable_password()
 
 
+def test_an_external_id_never_adopts_a_real_account_with_the_same_name(make_user):
+    make_user("participant-77")
+    with pytest.raises(LedgerError) as err:
+        services.participant_for_external_id(77)
+    assert err.value.code == "participant_conflict"
+    assert not Member.objects.filter(external_id=77).exists()
+
+
 def test_every_new_user_gets_a_member_profile(make_user):
     user = make_user("carol")
     assert Member.objects.filter(user=user).exists()
