@@ -125,12 +125,18 @@ class TicketQRView(OrganizerView):
     @extend_schema(responses={(200, "image/png"): bytes}, summary="A ticket's QR code (png or svg)")
     def get(self, request, org: str, event: str, ticket_id: int, fmt: str):
         organizer, rights = selectors.organizer_for(request.user, org)
-        ticket = Ticket.objects.filter(pk=ticket_id, event__slug=event, event__organizer=organizer).first()
-        if organizer is None or ticket is None:
+        if organizer is None:
+            raise NotFound("Unknown organizer.")
+        tickets = Ticket.objects.filter(pk=ticket_id, event__slug=event, event__organizer=organizer)
+        if not rights.checkin:
+            # Without door rights only one's own tickets exist: a stranger gets the same 403 for an id that
+            # exists and one that does not, so ticket ids cannot be probed.
+            tickets = tickets.filter(member__user=request.user)
+        ticket = tickets.first()
+        if ticket is None:
+            if not rights.checkin:
+                raise NoCheckinRights("You have no access to this ticket.")
             raise NotFound("Unknown ticket.")
-        owner = ticket.member_id is not None and ticket.member.user_id == request.user.pk
-        if not (rights.checkin or owner):
-            raise NoCheckinRights("You have no access to this ticket.")
         return HttpResponse(qr.render(ticket.secret, kind=fmt), content_type=qr.CONTENT_TYPES[fmt])
 
 

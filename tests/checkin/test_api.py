@@ -371,3 +371,5 @@ def test_the_linked_attendee_may_fetch_their_own_qr(member_api, member, base, ma
     own, other = make_ticket(member=member), make_ticket()
     assert member_api.get(f"{base}tickets/{own.pk}/qr.png").status_code == 200
     assert member_api.get(f"{base}tickets/{other.pk}/qr.png").status_code == 403
+    # An id that does not exist answers the same as someone else's ticket: nothing to probe.
+    assert member_api.get(f"{base}tickets/999999/qr.png").status_code == 403
