@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from engagement import services
+from engagement.admin_readonly import ReadOnlyAdmin
 from engagement.errors import DomainError
 from engagement.leaderboards.index import set_visibility
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
@@ -57,19 +58,6 @@ class MemberAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}),
                          "adjust_url": reverse("admin:engagement_member_adjust", args=[object_id])}
         return super().change_view(request, object_id, form_url, extra_context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For append-only facts (the ledger, scan logs, claims): viewable, never added, edited or deleted."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LedgerEntry)

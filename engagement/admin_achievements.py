@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from engagement.achievement_rules import validate_rule
+from engagement.admin_readonly import ReadOnlyAdmin
 from engagement.models import Achievement, Campaign, MemberAchievement
 from engagement.tasks import evaluate_achievements
 
@@ -47,7 +48,9 @@ class AchievementAdmin(admin.ModelAdmin):
 
 
 @admin.register(MemberAchievement)
-class MemberAchievementAdmin(admin.ModelAdmin):
+class MemberAchievementAdmin(ReadOnlyAdmin):
+    """Unlocks are facts paid through the ledger: created by evaluation only, never edited."""
+
     list_display = ["unlocked_at", "member", "achievement", "entry"]
     list_select_related = ["member__user", "achievement", "entry"]
     list_filter = ["achievement"]
@@ -55,16 +58,6 @@ class MemberAchievementAdmin(admin.ModelAdmin):
     raw_id_fields = ["member", "entry"]
     date_hierarchy = "unlocked_at"
     actions = ["reevaluate"]
-
-    # Unlocks are facts paid through the ledger: created by evaluation only, never edited.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Re-evaluate the selected members' achievements")
     def reevaluate(self, request, queryset):

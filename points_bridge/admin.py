@@ -4,7 +4,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from engagement.admin import ReadOnlyAdmin
+from engagement.admin_readonly import ReadOnlyAdmin
 from points_bridge import services
 from points_bridge.models import AwardRule, Claim, ClaimTemplate, OutboxEntry
 

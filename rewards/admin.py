@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
+from engagement.admin_readonly import ReadOnlyAdmin
 from engagement.errors import DomainError
 from rewards import overview, services
 from rewards.models import EngagementOverview, Redemption, Reward
@@ -187,7 +188,7 @@ class RewardAdmin(admin.ModelAdmin):
 
 
 @admin.register(EngagementOverview)
-class EngagementOverviewAdmin(admin.ModelAdmin):
+class EngagementOverviewAdmin(ReadOnlyAdmin):
     """A page, not a table: the entry in the rewards app list opens the overview."""
 
     def has_view_permission(self, request, obj=None):
@@ -196,15 +197,6 @@ class EngagementOverviewAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.changelist_view)
