@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from engagement.models import Activity, LedgerEntry, Member
+from engagement.models import Activity, LedgerEntry, Member, MemberAchievement
 
 
 def entries_for(*, member: Member | None = None, reason: str | None = None) -> QuerySet[LedgerEntry]:
@@ -28,6 +28,4 @@ def activity_by_ref(ref: str) -> Activity | None:
 
 
 def unlocked_achievement_count(*, member: Member) -> int:
-    from engagement.models import MemberAchievement
-
     return MemberAchievement.objects.filter(member=member).count()

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from engagement.models import LedgerEntry, Member
+from engagement.selectors import unlocked_achievement_count
 
 
 class ProfileSerializer(serializers.ModelSerializer):
@@ -21,8 +22,6 @@ class ProfileSerializer(serializers.ModelSerializer):
         ]
 
     def get_achievements(self, member: Member) -> int:
-        from engagement.selectors import unlocked_achievement_count
-
         return unlocked_achievement_count(member=member)
 
 
