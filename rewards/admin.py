@@ -3,7 +3,9 @@ batch creation, and the engagement overview page."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -18,9 +20,30 @@ from rewards.presets import PRESETS
 # --- Redemption queue ---------------------------------------------------------------------------------
 
 
+def _decision_message(action: str, redemption: Redemption, note: str) -> str:
+    """The LogEntry change message of one decision, e.g. "Rejected: damaged (refunded 120 points)"."""
+    if action == "reject":
+        effects = f"refunded {redemption.refund_entry.points} points"
+        if redemption.took_stock:
+            effects += ", 1 unit back in stock"
+        return f"Rejected: {note} ({effects})" if note else f"Rejected ({effects})"
+    verb = {"approve": "Approved", "fulfil": "Fulfilled"}[action]
+    return f"{verb}: {note}" if note else verb
+
+
+def _posted_decision(request) -> str | None:
+    """The decision button pressed on the change page, if any."""
+    return next((name for name in services.ACTIONS if f"_decide_{name}" in request.POST), None)
+
+
 def _report(modeladmin, request, *, action: str, participle: str, queryset) -> None:
     ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-    result = services.decide_many(action=action, redemption_ids=ids, actor=request.user)
+    result = services.decide_many(
+        action=action, redemption_ids=ids, actor=request.user,
+        # Inside each redemption's transaction: a LogEntry for every redemption that moved, none for the rest.
+        on_changed=lambda redemption: modeladmin.log_decision(request, redemption, _decision_message(
+            action, redemption, "")),
+    )
     text = f"{participle.capitalize()} {result.changed} redemption(s)."
     if result.refused:
         text += f" Left {sum(result.refused.values())} unchanged: {result.explain()}."
@@ -66,21 +89,30 @@ class RedemptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Never obj.save(): the form's copy of the status may be stale, and saving it would undo a
         # decision made meanwhile. A decision button calls its service; otherwise only the note moves.
-        action = next((name for name in services.ACTIONS if f"_decide_{name}" in request.POST), None)
+        action = _posted_decision(request)
         note = form.cleaned_data.get("note", "")
         if action is None:
             Redemption.objects.filter(pk=obj.pk).update(note=note)
             return
         try:
-            services.ACTIONS[action](redemption_id=obj.pk, actor=request.user, note=note)
+            redemption = services.ACTIONS[action](redemption_id=obj.pk, actor=request.user, note=note)
         except DomainError as exc:
             self.message_user(request, f"Not changed: {exc.message}", messages.ERROR)
+        else:
+            # changeform_view runs in one transaction: the entry commits with the decision.
+            self.log_decision(request, redemption, _decision_message(action, redemption, note))
 
     def save_related(self, request, form, formsets, change):
         pass  # nothing related is edited here, and form.save_m2m would touch the stale instance
 
     def log_change(self, request, obj, message):
+        if _posted_decision(request) is not None:
+            return None  # save_model logged the decision, or it was refused and nothing changed
         return super().log_change(request, obj, message or "Edited the note.")
+
+    def log_decision(self, request, redemption: Redemption, message: str) -> LogEntry:
+        """The admin audit trail (Recent actions, the History page) of one approve / reject / fulfil."""
+        return super().log_change(request, redemption, message)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["decisions"] = _available_decisions(obj) if obj and self.has_change_permission(request, obj) else []
@@ -154,8 +186,14 @@ class RewardAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deactivate selected rewards", permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        count = queryset.filter(active=True).update(active=False)
-        self.message_user(request, f"Deactivated {count} reward(s).")
+        ids = list(queryset.values_list("pk", flat=True))
+        with transaction.atomic():
+            # Locked, so exactly the rows read here are the ones switched off (and logged).
+            rewards = list(Reward.objects.select_for_update().filter(pk__in=ids, active=True).order_by("pk"))
+            Reward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(active=False)
+            LogEntry.objects.log_actions(user_id=request.user.pk, queryset=rewards, action_flag=CHANGE,
+                                         change_message="Deactivated.")
+        self.message_user(request, f"Deactivated {len(rewards)} reward(s).")
 
     def changelist_view(self, request, extra_context=None):
         presets = [(key, Reward.Type(key).label) for key in PRESETS]
@@ -173,7 +211,10 @@ class RewardAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = dict(form.cleaned_data)
             try:
-                created = services.create_batch(**data)
+                with transaction.atomic():  # the rewards and their LogEntries commit together
+                    created = services.create_batch(**data)
+                    LogEntry.objects.log_actions(user_id=request.user.pk, queryset=created, action_flag=ADDITION,
+                                                 change_message="Added in a batch.")
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:

@@ -5,6 +5,7 @@ Points move only through engagement's ledger services. Lock order everywhere: th
 (stock). ``redeem`` never locks an existing redemption, so the two paths cannot deadlock.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -236,13 +237,21 @@ class BulkResult:
         return ", ".join(f"{count} {reason}" for reason, count in sorted(self.refused.items()))
 
 
-def decide_many(*, action: str, redemption_ids, actor, note: str = "") -> BulkResult:
+def decide_many(*, action: str, redemption_ids, actor, note: str = "",
+                on_changed: Callable[[Redemption], object] | None = None) -> BulkResult:
     """Apply ``action`` to each redemption in its own transaction; count what changed and why the rest
-    did not (an admin selecting fifty rows should not lose forty-nine decisions to one refusal)."""
+    did not (an admin selecting fifty rows should not lose forty-nine decisions to one refusal).
+
+    ``on_changed(redemption)`` runs for each redemption that moved, inside that redemption's
+    transaction (the admin writes its LogEntry there): it commits with the transition or not at all.
+    """
     result = BulkResult()
     for redemption_id in redemption_ids:
         try:
-            ACTIONS[action](redemption_id=redemption_id, actor=actor, note=note)
+            with transaction.atomic():
+                redemption = ACTIONS[action](redemption_id=redemption_id, actor=actor, note=note)
+                if on_changed is not None:
+                    on_changed(redemption)
         except InvalidTransition as exc:
             reason = f"already {exc.extra['status']}"
             result.refused[reason] = result.refused.get(reason, 0) + 1

@@ -1,5 +1,7 @@
 import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import reverse
 
@@ -159,3 +161,93 @@ def test_batch_page_needs_add_permission(make_user):
     client.force_login(clerk)
     response = client.post("/admin/rewards/reward/batch/", {"count": "3"})
     assert response.status_code == 302 and not Reward.objects.exists()
+
+
+# --- The admin audit trail (LogEntry: Recent actions, History) -----------------------------------------
+
+
+def _log(model=Redemption):
+    """(object id, flag, message, user id) of the model's LogEntries, oldest first."""
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model)).order_by("pk")
+    return [(int(e.object_id), e.action_flag, e.change_message, e.user_id) for e in entries]
+
+
+def test_bulk_approve_logs_each_redemption_it_moved(admin_client_, admin_user, three):
+    services.approve(redemption_id=three[0].pk, actor=admin_user)  # already approved: skipped, not logged
+    _act(admin_client_, "approve_selected", three)
+    assert _log() == [(three[1].pk, CHANGE, "Approved", admin_user.pk),
+                      (three[2].pk, CHANGE, "Approved", admin_user.pk)]
+    assert LogEntry.objects.get(object_id=str(three[1].pk)).object_repr.endswith("(approved)")
+
+
+def test_bulk_reject_logs_the_refund_once(admin_client_, admin_user, three):
+    _act(admin_client_, "reject_selected", three[:2])
+    _act(admin_client_, "reject_selected", three[:2])  # lost "race": already rejected, no second entry
+    message = "Rejected (refunded 120 points, 1 unit back in stock)"
+    assert _log() == [(three[0].pk, CHANGE, message, admin_user.pk), (three[1].pk, CHANGE, message, admin_user.pk)]
+
+
+def test_bulk_fulfil_logs_only_the_fulfilled(admin_client_, admin_user, three):
+    services.approve(redemption_id=three[1].pk, actor=admin_user)
+    _act(admin_client_, "fulfil_selected", three)
+    assert _log() == [(three[1].pk, CHANGE, "Fulfilled", admin_user.pk)]
+
+
+def test_decision_button_logs_the_decision_with_its_reason(admin_client_, admin_user, three):
+    url = reverse("admin:rewards_redemption_change", args=[three[0].pk])
+    admin_client_.post(url, {"note": "Out of stock at the printer", "_decide_reject": "Reject"})
+    assert _log() == [(three[0].pk, CHANGE, "Rejected: Out of stock at the printer (refunded 120 points, "
+                                            "1 unit back in stock)", admin_user.pk)]
+    assert LogEntry.objects.get().object_repr.endswith("(rejected)")  # the row as decided, not the stale form
+    url = reverse("admin:rewards_redemption_change", args=[three[1].pk])
+    admin_client_.post(url, {"note": "", "_decide_approve": "Approve"})
+    admin_client_.post(url, {"note": "Posted on Monday", "_decide_fulfil": "Mark fulfilled"})
+    assert [m for _, _, m, _ in _log()[1:]] == ["Approved", "Fulfilled: Posted on Monday"]
+
+
+def test_refused_decision_button_logs_nothing_and_a_note_still_logs(admin_client_, admin_user, three):
+    url = reverse("admin:rewards_redemption_change", args=[three[0].pk])
+    services.approve(redemption_id=three[0].pk, actor=admin_user)
+    admin_client_.post(url, {"note": "too late", "_decide_reject": "Reject"})
+    assert _log() == []
+    admin_client_.post(url, {"note": "called the member"})
+    assert [flag for _, flag, _, _ in _log()] == [CHANGE]  # a plain save is logged as before
+
+
+def test_history_page_shows_the_decisions(admin_client_, admin_user, three):
+    url = reverse("admin:rewards_redemption_change", args=[three[0].pk])
+    admin_client_.post(url, {"note": "Duplicate order", "_decide_reject": "Reject"})
+    page = admin_client_.get(f"/admin/rewards/redemption/{three[0].pk}/history/")
+    assert page.status_code == 200
+    assert b"Rejected: Duplicate order (refunded 120 points, 1 unit back in stock)" in page.content
+    assert admin_user.username.encode() in page.content
+    recent = admin_client_.get("/admin/").content  # "Recent actions" lists the object, not the message
+    assert str(Redemption.objects.get(pk=three[0].pk)).encode() in recent
+
+
+def test_a_failing_log_entry_rolls_the_decision_back(admin_client_, three, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("log table unavailable")
+
+    monkeypatch.setattr(LogEntry.objects, "log_actions", broken)
+    with pytest.raises(RuntimeError):
+        _act(admin_client_, "reject_selected", three[:1])
+    redemption = Redemption.objects.get(pk=three[0].pk)
+    assert (redemption.status, redemption.refund_entry) == ("pending", None)
+    assert not LedgerEntry.objects.filter(reason="redeem_refund").exists()
+
+
+def test_deactivate_logs_only_rewards_it_switched_off(admin_client_, admin_user, make_reward):
+    on, off = make_reward("merch_digital"), make_reward("custom", active=False)
+    admin_client_.post("/admin/rewards/reward/", {"action": "deactivate_selected",
+                                                  "_selected_action": [on.pk, off.pk]})
+    assert _log(Reward) == [(on.pk, CHANGE, "Deactivated.", admin_user.pk)]
+    assert not Reward.objects.get(pk=on.pk).active
+
+
+def test_batch_creation_logs_each_reward_added(admin_client_, admin_user):
+    admin_client_.post("/admin/rewards/reward/batch/", {
+        "type": "avatar_static", "name_template": "Bot {i}", "url_template": "https://robohash.org/{i}.png",
+        "count": "3", "start": "1", "cost_points": "25", "stock": "", "active": "on"})
+    ids = list(Reward.objects.order_by("pk").values_list("pk", flat=True))
+    assert _log(Reward) == [(pk, ADDITION, "Added in a batch.", admin_user.pk) for pk in ids] and len(ids) == 3
