@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from engagement import ledger_sql
 from engagement.models import Campaign
 
 
@@ -21,7 +22,9 @@ class Boost:
 
 
 def running(*, reason: str, at: datetime) -> list[Campaign]:
-    """Active campaigns boosting ``reason`` at ``at``. Usually none, and that costs one indexed query."""
+    """Active campaigns boosting ``reason`` at ``at``. Usually none, and that costs one indexed probe."""
+    if not ledger_sql.any_campaign_running(at):
+        return []
     live = list(Campaign.objects.filter(active=True, starts_at__lte=at, ends_at__gt=at))
     if not live:
         return []

@@ -10,10 +10,9 @@ from datetime import datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from engagement import campaigns, levels
+from engagement import campaigns, ledger_sql, levels
 from engagement.errors import CapReached, IdempotencyConflict, InsufficientPoints, LedgerError, UnknownReason
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
 from engagement.signals import ledger_entry_posted
@@ -31,22 +30,21 @@ def _request_hash(**parts) -> str:
 def lock_member(member_id: int) -> Member:
     """Lock the member row for the rest of the transaction. Every balance decision is made under it,
     which is what makes caps, spends and same-member key replays exact under concurrency."""
-    return Member.objects.select_for_update().get(pk=member_id)
+    return ledger_sql.lock_member(member_id)
 
 
-def balance_guard(points: int) -> dict:
-    """The condition that makes a removal's UPDATE match no row rather than overdraw."""
-    return {"points__gte": -points} if points < 0 else {}
+def balance_guard(points: int) -> bool:
+    """Whether the balance UPDATE must be conditional: a removal then matches no row rather than overdraw."""
+    return points < 0
 
 
 def _replayed(key: str | None, request_hash: str) -> LedgerEntry | None:
-    if not key:
+    if not key or (found := ledger_sql.entry_for_key(key)) is None:
         return None
-    entry = LedgerEntry.objects.filter(idempotency_key=key).first()
-    if entry is None:
-        return None
-    if entry.request_hash != request_hash:
+    entry_id, first_hash = found
+    if first_hash != request_hash:
         raise IdempotencyConflict("This idempotency key was already used for a different request.")
+    entry = LedgerEntry.objects.get(pk=entry_id)
     entry.replayed = True
     return entry
 
@@ -59,37 +57,37 @@ def day_bounds(at: datetime) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
 
 
-def awards_counted(*, member_id: int, reason: str, at: datetime | None = None) -> int:
-    """Awards of ``reason`` for a member: all time, or on the day of ``at`` when given."""
-    qs = LedgerEntry.objects.filter(member_id=member_id, reason=reason)
-    if at is not None:
-        start, end = day_bounds(at)
-        qs = qs.filter(created__gte=start, created__lt=end)
-    return qs.count()
-
-
 def _check_caps(*, member: Member, rule: EarningRule, at: datetime) -> None:
-    lifetime = rule.lifetime_cap
-    if lifetime is not None and awards_counted(member_id=member.pk, reason=rule.reason) >= lifetime:
+    lifetime, daily = rule.lifetime_cap, rule.daily_cap
+    if lifetime is None and daily is None:
+        return
+    total, today = ledger_sql.count_awards(member_id=member.pk, reason=rule.reason, day=day_bounds(at),
+                                           lifetime=lifetime is not None)
+    if lifetime is not None and total >= lifetime:
         raise CapReached(f"'{rule.reason}' can be earned {lifetime} time(s) in total.", code="lifetime_cap_reached")
-    if rule.daily_cap is not None and awards_counted(member_id=member.pk, reason=rule.reason, at=at) >= rule.daily_cap:
-        raise CapReached(f"'{rule.reason}' can be earned {rule.daily_cap} time(s) a day.", code="daily_cap_reached")
+    if daily is not None and today >= daily:
+        raise CapReached(f"'{rule.reason}' can be earned {daily} time(s) a day.", code="daily_cap_reached")
+
+
+class _KeyTaken(Exception):
+    """The entry's idempotency key was written by another transaction after we looked it up."""
 
 
 def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry:
-    """Insert the entry and move the cached balances with F(), in a savepoint so an idempotency-key
-    race with another member's request (the unique index) can be answered with the winner's row."""
-    new_level = levels.level_for_xp(member.xp + xp)
-    updates = {"points": F("points") + points, "xp": F("xp") + xp}
-    if new_level > member.level:
-        updates["level"] = new_level
-    with transaction.atomic():
-        if not Member.objects.filter(pk=member.pk, **balance_guard(points)).update(**updates):
-            raise InsufficientPoints("Not enough points.", balance=member.points)
-        entry = LedgerEntry.objects.create(member=member, points=points, xp=xp, **fields)
+    """Insert the entry, then move the cached balances (the SQL of F() increments), under the member
+    lock. The INSERT comes first so that an idempotency-key race with another member's request (the
+    unique index) writes nothing at all; a refused balance UPDATE raises, and the service's atomic
+    block rolls the entry back with it."""
+    entry = LedgerEntry(member=member, points=points, xp=xp, **fields)
+    if not ledger_sql.insert_entry(entry):
+        raise _KeyTaken
+    level = max(member.level, levels.level_for_xp(member.xp + xp))
+    if not ledger_sql.move_balance(member_id=member.pk, points=points, xp=xp, level=level,
+                                   guarded=balance_guard(points)):
+        raise InsufficientPoints("Not enough points.", balance=member.points)
     member.points += points
     member.xp += xp
-    member.level = max(member.level, new_level)
+    member.level = level
     entry.replayed = False
     ledger_entry_posted.send(sender=LedgerEntry, entry=entry, member=member)
     return entry
@@ -109,6 +107,7 @@ def _post(
     at: datetime | None,
     rule: EarningRule | None = None,
     requested: tuple[int, int] | None = None,
+    locked: bool = False,
 ) -> LedgerEntry:
     at = at or timezone.now()
     # The hash is of what was asked (``requested``, before any campaign boost), so that a replay
@@ -118,13 +117,13 @@ def _post(
         op=operation, member=member.pk, points=asked_points, xp=asked_xp, reason=reason,
         activity=activity and activity.pk,
     )
-    locked = lock_member(member.pk)
+    holder = member if locked else lock_member(member.pk)
     if (entry := _replayed(idempotency_key, request_hash)) is not None:
         return entry
     if rule is not None:
-        _check_caps(member=locked, rule=rule, at=at)
-    if points < 0 and locked.points < -points:
-        raise InsufficientPoints("Not enough points.", balance=locked.points)
+        _check_caps(member=holder, rule=rule, at=at)
+    if points < 0 and holder.points < -points:
+        raise InsufficientPoints("Not enough points.", balance=holder.points)
     fields = {
         "reason": reason,
         "activity": activity,
@@ -135,14 +134,14 @@ def _post(
         "created": at,
     }
     try:
-        entry = _write(member=locked, points=points, xp=xp, fields=fields)
-    except IntegrityError:
-        # Only the key's unique index can fail here (the balance is guarded above and by the
-        # conditional UPDATE): another member's request took the key first.
+        entry = _write(member=holder, points=points, xp=xp, fields=fields)
+    except _KeyTaken:
+        # Another member's request took the key first (same-member replays wait on the member lock
+        # and were answered above): answer with its entry, or a conflict.
         if (entry := _replayed(idempotency_key, request_hash)) is not None:
             return entry
-        raise
-    member.points, member.xp, member.level = locked.points, locked.xp, locked.level
+        raise IdempotencyConflict("This idempotency key was already used for a different request.") from None
+    member.points, member.xp, member.level = holder.points, holder.xp, holder.level
     return entry
 
 
@@ -171,7 +170,7 @@ def award(
     Explicit amounts override the rule's; XP defaults to the points. A rule's daily and lifetime caps
     apply either way and raise CapReached (code ``daily_cap_reached`` / ``lifetime_cap_reached``).
     """
-    rule = EarningRule.objects.filter(reason=reason, active=True).first()
+    rule = ledger_sql.active_rule(reason)
     if points is None:
         if rule is None:
             raise UnknownReason(f"No active earning rule for '{reason}'.")
@@ -200,12 +199,17 @@ def spend(
     meta: dict | None = None,
     idempotency_key: str | None = None,
     at: datetime | None = None,
+    member_locked: bool = False,
 ) -> LedgerEntry:
-    """Take ``points`` from the member; InsufficientPoints (409) if the balance would go below zero."""
+    """Take ``points`` from the member; InsufficientPoints (409) if the balance would go below zero.
+
+    ``member_locked``: the caller already holds the member's row lock in this transaction and passes
+    the instance ``lock_member`` returned (its balances are current), so we do not lock it again.
+    """
     _positive("points", points)
     return _post(
         member=member, points=-points, xp=0, reason=reason, operation="spend", activity=activity, actor=actor,
-        meta=meta, idempotency_key=idempotency_key, at=at,
+        meta=meta, idempotency_key=idempotency_key, at=at, locked=member_locked,
     )
 
 

@@ -119,7 +119,7 @@ def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) ->
     entry = ledger.spend(
         member=locked, points=reward.cost_points, reason=REDEEM_REASON, at=at,
         meta={"reward_id": reward.pk, "reward": reward.name, "type": reward.type},
-        idempotency_key=f"redeem:{member.pk}:{key}" if key else None,
+        idempotency_key=f"redeem:{member.pk}:{key}" if key else None, member_locked=True,
     )
     took_stock = take_stock(reward=reward)
     pending = reward.type in PENDING_TYPES

@@ -81,3 +81,17 @@ def test_check_deploy_is_clean_in_production_mode():
                         ALLOWED_HOSTS="plaudit.example.org")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _prepare_threshold(**environ: str) -> str:
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+    result = run_manage("shell", "-c", code, **environ)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after shell's "N objects imported" line
+
+
+def test_postgresql_prepares_the_ledger_statements_unless_told_not_to():
+    url = "postgres://plaudit@db.invalid:5432/plaudit"  # parsed only, never connected to
+    assert _prepare_threshold(DATABASE_URL=url) == "5"
+    assert _prepare_threshold(DATABASE_URL=url, DB_PREPARED_STATEMENTS="false") == "None"
+    assert _prepare_threshold() == "None"  # SQLite has nothing to prepare

@@ -98,7 +98,7 @@ def test_negative_control_without_lock_and_conditional_update_every_spend_passes
     services.award(member=member, reason="manual", points=100)
     attempts = _counting_writes(monkeypatch)
     monkeypatch.setattr(services, "lock_member", _unlocked_read_then_wait(threading.Barrier(4)))
-    monkeypatch.setattr(services, "balance_guard", lambda points: {})
+    monkeypatch.setattr(services, "balance_guard", lambda points: False)
     results, errors = run_concurrently(_spend_60(member.pk), threads=4)
     # All four saw 100 points and went on to write: the race is real. Only the database's
     # points >= 0 check constraint, our last line of defence, stops three of them.

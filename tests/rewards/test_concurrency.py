@@ -106,12 +106,12 @@ def test_negative_control_without_the_member_lock_everyone_passes_the_balance_ch
         return member
 
     monkeypatch.setattr(ledger, "lock_member", unlocked_read)
-    monkeypatch.setattr(ledger, "balance_guard", lambda points: {})
+    monkeypatch.setattr(ledger, "balance_guard", lambda points: False)
     results, errors = run_concurrently(_redeem_as([member_id], reward.pk), threads=4)
     # All four saw 100 points at the check that decides, so the application would have paid out four
     # times; only the database's CHECK (points >= 0) stopped it, as a crash (IntegrityError, a 500)
     # rather than a clean 409 insufficient_points.
-    assert seen.count(100) == 8  # two reads per thread (redeem, then spend), all of the full balance
+    assert seen.count(100) == 4  # one read per thread (spend reuses redeem's), all of the full balance
     assert len(results) == 1 and len(errors) == 3
     assert all(isinstance(e, IntegrityError) for e in errors) and not any(
         isinstance(e, InsufficientPoints) for e in errors)
