@@ -3,6 +3,7 @@ functions rather than ModelSerializers; the shapes follow docs/checkin.md and th
 
 import datetime as dt
 
+from checkin import selectors
 from checkin.models import CheckinList, Event, Scan, Ticket
 
 REASON_TEXT = {value: str(label) for value, label in Scan.Reason.choices}
@@ -46,8 +47,8 @@ def ticket_data(ticket: Ticket, *, list_ids: list[int], inside: set[int]) -> dic
 
 
 def checkin_data(scan: Scan) -> dict:
-    """One entry of ``position.checkins`` from a scan row in memory, as the query below would return it
-    (the database hands datetimes back in UTC)."""
+    """One entry of ``position.checkins`` from a scan row in memory, as ``selectors.position_checkins``
+    would read it back (the database hands datetimes back in UTC)."""
     return {"id": scan.pk, "list": scan.checkin_list_id, "type": scan.type,
             "datetime": scan.datetime.astimezone(dt.UTC), "forced": scan.forced, "gate": scan.gate}
 
@@ -55,16 +56,9 @@ def checkin_data(scan: Scan) -> dict:
 def position_data(ticket: Ticket, lists: list[CheckinList], *, checkins: list[dict] | None = None) -> dict:
     """The ticket with its successful scans on ``lists`` (pretix's ``position.checkins``). ``checkins``:
     that list when the caller already knows it (the redeem service, from the state row it locked)."""
-    if checkins is not None:
-        return {**_ticket_fields(ticket), "checkins": checkins}
-    checkins = (
-        Scan.objects.filter(ticket=ticket, checkin_list__in=[c.pk for c in lists], successful=True)
-        .order_by("datetime", "id").values("id", "checkin_list_id", "type", "datetime", "forced", "gate")
-    )
-    return {**_ticket_fields(ticket), "checkins": [
-        {"id": c["id"], "list": c["checkin_list_id"], "type": c["type"], "datetime": c["datetime"],
-         "forced": c["forced"], "gate": c["gate"]} for c in checkins
-    ]}
+    if checkins is None:
+        checkins = selectors.position_checkins(ticket_id=ticket.pk, list_ids=[c.pk for c in lists])
+    return {**_ticket_fields(ticket), "checkins": checkins}
 
 
 def scan_data(scan: Scan) -> dict:

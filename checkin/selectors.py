@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import ValidationError
 
+from checkin import rows
 from checkin.errors import NoCheckinRights, SearchTooShort
 from checkin.filters import ScanFilter
 from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Scan, Ticket, TicketListState
@@ -46,21 +47,59 @@ def organizer_for(user, slug: str) -> tuple[Organizer | None, Rights]:
     return organizer, rights_for(user, organizer) if organizer else Rights()
 
 
+_REDEEM_LISTS = """
+SELECT {lists}, {events}, {organizers}
+FROM {list_table} l JOIN {event_table} e ON e.id = l.event_id JOIN {organizer_table} o ON o.id = e.organizer_id
+WHERE l.id IN ({ids}) AND o.slug = %s{rights}
+"""
+# Check-in rights: a membership with either right (``can_manage`` implies check-in, see ``Rights``).
+_HAS_CHECKIN_RIGHTS = """ AND EXISTS (
+    SELECT 1 FROM {membership_table} m WHERE m.organizer_id = e.organizer_id AND m.user_id = %s
+    AND (m.can_checkin = %s OR m.can_manage = %s))"""
+
+
 def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
-    """The requested check-in lists of organizer ``slug`` (with their events), in request order without
-    repeats, when the user may scan there and every id is one of them: ONE query (lists, events and the
-    membership test) instead of three. None otherwise; the caller then takes the general path, which
-    answers 404, 403 or 400 as appropriate."""
-    qs = CheckinList.objects.filter(pk__in=ids, event__organizer__slug=slug).select_related("event__organizer")
-    if not user.is_superuser:
-        rights = OrganizerMembership.objects.filter(organizer_id=OuterRef("event__organizer_id"), user=user)
-        qs = qs.filter(Exists(rights.filter(Q(can_checkin=True) | Q(can_manage=True))))
-    elif not user.is_active:
+    """The requested check-in lists of organizer ``slug`` (with their events and organizer), in request
+    order without repeats, when the user may scan there and every id is one of them: ONE hand-written
+    query (lists, events and the membership test; see ``checkin.rows`` for why not the ORM) instead of
+    three. None otherwise; the caller then takes the general path, which answers 404, 403 or 400 as
+    appropriate."""
+    if user.is_superuser and not user.is_active:
         return None
-    found = {c.pk: c for c in qs}
-    if any(i not in found for i in ids):
+    wanted = list(dict.fromkeys(ids))
+    sql = _REDEEM_LISTS.format(
+        lists=rows.columns(CheckinList, "l"), events=rows.columns(Event, "e"), organizers=rows.columns(Organizer, "o"),
+        list_table=rows.table(CheckinList), event_table=rows.table(Event), organizer_table=rows.table(Organizer),
+        ids=rows.placeholders(wanted), rights="" if user.is_superuser else _HAS_CHECKIN_RIGHTS.format(
+            membership_table=rows.table(OrganizerMembership)),
+    )
+    params = [*wanted, slug] + ([] if user.is_superuser else [user.pk, True, True])
+    found = {}
+    for row in rows.fetch(sql, params):
+        clist, event, organizer = rows.split(row, CheckinList, Event, Organizer)
+        event.organizer = organizer
+        clist.event = event
+        found[clist.pk] = clist
+    if len(found) != len(wanted):
         return None
-    return [found[i] for i in dict.fromkeys(ids)]
+    return [found[i] for i in wanted]
+
+
+_POSITION_CHECKINS = """
+SELECT {columns} FROM {scan_table} s
+WHERE s.ticket_id = %s AND s.checkin_list_id IN ({list_ids}) AND s.successful = %s ORDER BY s.datetime, s.id
+"""
+_CHECKIN_FIELDS = ("id", "checkin_list", "type", "datetime", "forced", "gate")
+
+
+def position_checkins(*, ticket_id: int, list_ids: list[int]) -> list[dict]:
+    """A ticket's successful scans on ``list_ids``, oldest first, as redeem's ``position.checkins``
+    (hand-written: it runs on every repeat scan at the door, see ``checkin.rows``)."""
+    sql = _POSITION_CHECKINS.format(columns=rows.columns(Scan, "s", _CHECKIN_FIELDS), scan_table=rows.table(Scan),
+                                    list_ids=rows.placeholders(list_ids))
+    found = rows.fetch(sql, [ticket_id, *list_ids, True])
+    keys = ("id", "list", "type", "datetime", "forced", "gate")
+    return [dict(zip(keys, rows.convert(Scan, row, _CHECKIN_FIELDS), strict=True)) for row in found]
 
 
 def require_checkin(user, organizer: Organizer, rights: Rights) -> None:

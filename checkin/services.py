@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from checkin import rows
 from checkin.errors import InvalidPosition
 from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
 from checkin.presenters import checkin_data
@@ -64,18 +65,25 @@ class BulkResult:
 # bulk-vs-single concurrency test found exactly that.)
 
 
+def _locked_row(model, where: str, params: list):
+    # Hand-written (see ``checkin.rows``): this runs twice on every scan, and the ORM's query compilation
+    # cost more than the query itself. ``where`` selects at most one row (a unique key).
+    sql = f"SELECT {rows.columns(model, 'r')} FROM {rows.table(model)} r WHERE {where}{rows.for_update()}"
+    found = rows.fetch(sql, params)
+    return rows.build(model, found[0]) if found else None
+
+
 def lock_ticket(*, event_ids: set[int], secret: str | None = None, pk: int | None = None) -> Ticket | None:
-    lookup = {"secret": secret} if secret is not None else {"pk": pk}
+    where, value = ("r.secret = %s", secret) if secret is not None else ("r.id = %s", pk)
     # Looked up by its unique key alone, then checked against the scanner's events in Python.
-    ticket = first(Ticket.objects.select_for_update(no_key=True).filter(**lookup))
+    ticket = _locked_row(Ticket, where, [value])
     return ticket if ticket is not None and ticket.event_id in event_ids else None
 
 
 def lock_state(*, ticket_id: int, list_id: int) -> TicketListState | None:
     # Bulk checkout flips state rows with an UPDATE (row locks), so holding this row lock while we judge
     # makes a single scan and a bulk checkout of the same person serialise instead of both exiting.
-    qs = TicketListState.objects.select_for_update(no_key=True)
-    return first(qs.filter(ticket_id=ticket_id, checkin_list_id=list_id))
+    return _locked_row(TicketListState, "r.ticket_id = %s AND r.checkin_list_id = %s", [ticket_id, list_id])
 
 
 # --- Rules -------------------------------------------------------------------------------------------
@@ -212,9 +220,7 @@ def _insert_and_apply(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, s
         params += [int(is_entry), int(not is_entry), *([is_entry, at] if moves else []), state.pk]
     sql = _SCAN_AND_STATE.replace("{state_sql}", state_sql).format(
         scan=ops.quote_name(Scan._meta.db_table), state=ops.quote_name(TicketListState._meta.db_table))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        scan.pk = cursor.fetchone()[0]
+    scan.pk = rows.execute(sql, params).fetchone()[0]
     scan._state.adding, scan._state.db = False, connection.alias
     return scan
 
