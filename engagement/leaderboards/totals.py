@@ -8,7 +8,7 @@ from django.db.models import DateField, F, IntegerField, Sum, Value
 from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
-from engagement import ledger_sql
+from config import sql as config_sql
 from engagement.leaderboards.periods import entry_periods
 from engagement.models.leaderboard import EPOCH, LeaderboardTotal
 
@@ -39,7 +39,7 @@ def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, 
         f"ON CONFLICT (scope, period, start, member_id) DO UPDATE "
         f"SET points = {table}.points + excluded.points, xp = {table}.xp + excluded.xp"
     )
-    ledger_sql.execute(sql, params)  # on every award: a prepared statement on PostgreSQL
+    config_sql.execute(sql, params)  # on every award: a prepared statement on PostgreSQL
 
 
 COLUMNS = "scope, period, start, member_id, points, xp"
