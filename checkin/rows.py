@@ -10,7 +10,13 @@ everything else stays on the ORM.
 
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+
+
+# The default database, looked up once per call: every attribute read on ``django.db.connection`` goes
+# through a context-local lookup, and on a path this hot they add up.
+def db():
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def _fields(model, names: tuple[str, ...] | None) -> list:
@@ -22,12 +28,7 @@ def _fields(model, names: tuple[str, ...] | None) -> list:
 def columns(model, alias: str, names: tuple[str, ...] | None = None) -> str:
     """``alias.col, ...`` for the fields ``names`` of ``model`` (default: every concrete field, in
     ``from_db`` order)."""
-    return _columns(model, alias, names, connection.vendor)
-
-
-@cache
-def _columns(model, alias: str, names, vendor: str) -> str:
-    qn = connection.ops.quote_name
+    qn = db().ops.quote_name
     return ", ".join(f"{qn(alias)}.{qn(f.column)}" for f in _fields(model, names))
 
 
@@ -35,10 +36,10 @@ def _columns(model, alias: str, names, vendor: str) -> str:
 def _converters(model, names, vendor: str) -> list[tuple[int, object, list]]:
     """(position, column, converters) of the fields whose raw database value needs converting, found as
     the ORM's compiler finds them (the backend's converters first, then the field's own)."""
-    found = []
+    conn, found = db(), []
     for i, field in enumerate(_fields(model, names)):
         col = field.get_col(model._meta.db_table)
-        funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        funcs = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
         if funcs:
             found.append((i, col, funcs))
     return found
@@ -46,16 +47,16 @@ def _converters(model, names, vendor: str) -> list[tuple[int, object, list]]:
 
 def convert(model, values, names: tuple[str, ...] | None = None) -> list:
     """One row's values of ``columns(model, ..., names)`` as the ORM would hand them out."""
-    values = list(values)
-    for i, col, funcs in _converters(model, names, connection.vendor):
+    conn, values = db(), list(values)
+    for i, col, funcs in _converters(model, names, conn.vendor):
         for func in funcs:
-            values[i] = func(values[i], col, connection)
+            values[i] = func(values[i], col, conn)
     return values
 
 
 def build(model, values):
     """A ``model`` instance from one row's values of ``columns(model, ...)`` (every concrete field)."""
-    return model.from_db(connection.alias, None, convert(model, values))
+    return model.from_db(DEFAULT_DB_ALIAS, None, convert(model, values))
 
 
 def split(row, *models) -> list:
@@ -69,19 +70,18 @@ def split(row, *models) -> list:
 
 
 def table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return db().ops.quote_name(model._meta.db_table)
 
 
-def placeholders(values) -> str:
-    return ", ".join(["%s"] * len(values))
+def placeholders(count: int) -> str:
+    return ", ".join(["%s"] * count)
 
 
 def for_update() -> str:
     """The row lock the redeem path takes (NO KEY, see ``checkin.services``); nothing where the backend
     has no row locks (SQLite serialises writers with its IMMEDIATE transactions instead)."""
-    if not connection.features.has_select_for_update:
-        return ""
-    return " " + connection.ops.for_update_sql(no_key=True)
+    conn = db()
+    return " " + conn.ops.for_update_sql(no_key=True) if conn.features.has_select_for_update else ""
 
 
 def execute(sql: str, params):
@@ -94,19 +94,19 @@ def execute(sql: str, params):
     halved the database's CPU per scan. Django's own cursors bind on the client, where nothing can be
     prepared. The cursor is kept with its connection and reused (as ``engagement.ledger_sql`` does).
     """
-    if connection.vendor != "postgresql":
-        wrapper = connection.cursor()
+    conn = db()
+    if conn.vendor != "postgresql":
+        wrapper = conn.cursor()
     else:
-        connection.ensure_connection()
-        connection.validate_thread_sharing()
-        raw = connection.connection
-        kept = getattr(connection, "_checkin_cursor", None)
+        conn.ensure_connection()
+        conn.validate_thread_sharing()
+        raw = conn.connection
+        kept = getattr(conn, "_checkin_cursor", None)
         if kept is None or kept[0] is not raw:
             import psycopg
 
-            kept = connection._checkin_cursor = (raw, psycopg.Cursor(raw))
-        wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-        wrapper = wrap(kept[1])
+            kept = conn._checkin_cursor = (raw, psycopg.Cursor(raw))
+        wrapper = conn.make_debug_cursor(kept[1]) if conn.queries_logged else conn.make_cursor(kept[1])
     wrapper.execute(sql, params)
     return wrapper
 

@@ -1,6 +1,7 @@
 """Check-in reads: rights, events, tickets, door status and the scan log."""
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import ValidationError
@@ -58,6 +59,16 @@ _HAS_CHECKIN_RIGHTS = """ AND EXISTS (
     AND (m.can_checkin = %s OR m.can_manage = %s))"""
 
 
+@cache
+def _redeem_lists_sql(vendor: str, count: int, *, superuser: bool) -> str:
+    rights = "" if superuser else _HAS_CHECKIN_RIGHTS.format(membership_table=rows.table(OrganizerMembership))
+    return _REDEEM_LISTS.format(
+        lists=rows.columns(CheckinList, "l"), events=rows.columns(Event, "e"), organizers=rows.columns(Organizer, "o"),
+        list_table=rows.table(CheckinList), event_table=rows.table(Event), organizer_table=rows.table(Organizer),
+        ids=rows.placeholders(count), rights=rights,
+    )
+
+
 def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
     """The requested check-in lists of organizer ``slug`` (with their events and organizer), in request
     order without repeats, when the user may scan there and every id is one of them: ONE hand-written
@@ -67,12 +78,7 @@ def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
     if user.is_superuser and not user.is_active:
         return None
     wanted = list(dict.fromkeys(ids))
-    sql = _REDEEM_LISTS.format(
-        lists=rows.columns(CheckinList, "l"), events=rows.columns(Event, "e"), organizers=rows.columns(Organizer, "o"),
-        list_table=rows.table(CheckinList), event_table=rows.table(Event), organizer_table=rows.table(Organizer),
-        ids=rows.placeholders(wanted), rights="" if user.is_superuser else _HAS_CHECKIN_RIGHTS.format(
-            membership_table=rows.table(OrganizerMembership)),
-    )
+    sql = _redeem_lists_sql(rows.db().vendor, len(wanted), superuser=user.is_superuser)
     params = [*wanted, slug] + ([] if user.is_superuser else [user.pk, True, True])
     found = {}
     for row in rows.fetch(sql, params):
@@ -92,12 +98,16 @@ WHERE s.ticket_id = %s AND s.checkin_list_id IN ({list_ids}) AND s.successful = 
 _CHECKIN_FIELDS = ("id", "checkin_list", "type", "datetime", "forced", "gate")
 
 
+@cache
+def _position_checkins_sql(vendor: str, count: int) -> str:
+    return _POSITION_CHECKINS.format(columns=rows.columns(Scan, "s", _CHECKIN_FIELDS), scan_table=rows.table(Scan),
+                                     list_ids=rows.placeholders(count))
+
+
 def position_checkins(*, ticket_id: int, list_ids: list[int]) -> list[dict]:
     """A ticket's successful scans on ``list_ids``, oldest first, as redeem's ``position.checkins``
     (hand-written: it runs on every repeat scan at the door, see ``checkin.rows``)."""
-    sql = _POSITION_CHECKINS.format(columns=rows.columns(Scan, "s", _CHECKIN_FIELDS), scan_table=rows.table(Scan),
-                                    list_ids=rows.placeholders(list_ids))
-    found = rows.fetch(sql, [ticket_id, *list_ids, True])
+    found = rows.fetch(_position_checkins_sql(rows.db().vendor, len(list_ids)), [ticket_id, *list_ids, True])
     keys = ("id", "list", "type", "datetime", "forced", "gate")
     return [dict(zip(keys, rows.convert(Scan, row, _CHECKIN_FIELDS), strict=True)) for row in found]
 

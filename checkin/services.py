@@ -7,6 +7,7 @@ those locks; the scan row and the state row are written in the same transaction.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -65,11 +66,15 @@ class BulkResult:
 # bulk-vs-single concurrency test found exactly that.)
 
 
+@cache
+def _lock_sql(model, where: str, vendor: str) -> str:
+    return f"SELECT {rows.columns(model, 'r')} FROM {rows.table(model)} r WHERE {where}{rows.for_update()}"
+
+
 def _locked_row(model, where: str, params: list):
     # Hand-written (see ``checkin.rows``): this runs twice on every scan, and the ORM's query compilation
     # cost more than the query itself. ``where`` selects at most one row (a unique key).
-    sql = f"SELECT {rows.columns(model, 'r')} FROM {rows.table(model)} r WHERE {where}{rows.for_update()}"
-    found = rows.fetch(sql, params)
+    found = rows.fetch(_lock_sql(model, where, rows.db().vendor), params)
     return rows.build(model, found[0]) if found else None
 
 
@@ -206,23 +211,27 @@ def _insert_and_apply(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, s
     locks held, same values as the ORM path)."""
     scan = Scan(checkin_list=clist, ticket=ticket, type=req.type, successful=True, forced=forced, nonce=None,
                 datetime=req.at, user=req.user, gate=req.gate)
-    ops, is_entry = connection.ops, scan.type == ENTRY
-    at = ops.adapt_datetimefield_value(scan.datetime)
-    params = [ticket.pk, clist.pk, scan.type, forced, at, ops.adapt_datetimefield_value(scan.server_datetime),
+    conn, is_entry = rows.db(), scan.type == ENTRY
+    at = conn.ops.adapt_datetimefield_value(scan.datetime)
+    params = [ticket.pk, clist.pk, scan.type, forced, at, conn.ops.adapt_datetimefield_value(scan.server_datetime),
               scan.user_id, scan.gate]
+    # As in _apply: an offline upload older than the latest scan is counted but does not move "inside".
+    moves = state is None or scan.datetime >= state.last_datetime
     if state is None:
-        state_sql = _NEW_STATE
         params += [ticket.pk, clist.pk, is_entry, at, int(is_entry), int(not is_entry)]
     else:
-        # As in _apply: an offline upload older than the latest scan is counted but does not move "inside".
-        moves = scan.datetime >= state.last_datetime
-        state_sql = _MOVE_STATE.replace("{move}", ", inside = %s, last_datetime = %s" if moves else "")
         params += [int(is_entry), int(not is_entry), *([is_entry, at] if moves else []), state.pk]
-    sql = _SCAN_AND_STATE.replace("{state_sql}", state_sql).format(
-        scan=ops.quote_name(Scan._meta.db_table), state=ops.quote_name(TicketListState._meta.db_table))
-    scan.pk = rows.execute(sql, params).fetchone()[0]
-    scan._state.adding, scan._state.db = False, connection.alias
+    scan.pk = rows.execute(_write_sql(conn.vendor, new_state=state is None, moves=moves), params).fetchone()[0]
+    scan._state.adding, scan._state.db = False, conn.alias
     return scan
+
+
+@cache
+def _write_sql(vendor: str, *, new_state: bool, moves: bool) -> str:
+    state_sql = _NEW_STATE if new_state else _MOVE_STATE.replace(
+        "{move}", ", inside = %s, last_datetime = %s" if moves else "")
+    return _SCAN_AND_STATE.replace("{state_sql}", state_sql).format(scan=rows.table(Scan),
+                                                                   state=rows.table(TicketListState))
 
 
 def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None,
@@ -236,7 +245,7 @@ def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str |
         if isinstance(scan, ScanResult):
             return scan
         return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=_known_checkins(state, scan, lists))
-    if req.nonce or connection.vendor != "postgresql":
+    if req.nonce or rows.db().vendor != "postgresql":
         scan = _insert(req, clist=clist, ticket=ticket, successful=True, forced=bool(reason))
         if isinstance(scan, ScanResult):
             return scan
