@@ -43,6 +43,8 @@ class Member(models.Model):
             # Leaderboard SQL path: top-N and "how many are above me" per metric.
             models.Index(fields=["-points", "id"], name="engagement_member_points_idx"),
             models.Index(fields=["-xp", "id"], name="engagement_member_xp_idx"),
+            # The few members hidden from leaderboards, subtracted from ranks on the SQL path.
+            models.Index(fields=["id"], name="engagement_member_hidden_idx", condition=Q(show_on_leaderboard=False)),
         ]
 
     def __str__(self) -> str:
