@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
@@ -42,9 +43,13 @@ class MemberAdmin(admin.ModelAdmin):
         member = Member.objects.select_related("user").get(pk=member_id)
         form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
+            note = form.cleaned_data["note"]
             try:
-                entry = services.adjust(member=member, delta=form.cleaned_data["delta"], actor=request.user,
-                                        meta={"note": form.cleaned_data["note"], "via": "admin"})
+                with transaction.atomic():  # the ledger entry and its LogEntry commit together
+                    entry = services.adjust(member=member, delta=form.cleaned_data["delta"], actor=request.user,
+                                            meta={"note": note, "via": "admin"})
+                    self.log_change(request, member,
+                                    f"Adjusted points by {entry.points:+d}: {note} (ledger entry #{entry.pk})")
             except DomainError as exc:
                 form.add_error("delta", exc.message)
             else:

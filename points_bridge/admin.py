@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -7,6 +8,18 @@ from django.utils.html import format_html
 from engagement.admin_readonly import ReadOnlyAdmin
 from points_bridge import services
 from points_bridge.models import AwardRule, Claim, ClaimTemplate, OutboxEntry
+
+
+def _logger(request, message: str):
+    """An ``on_changed`` hook for the services: one CHANGE LogEntry per object they actually changed, by the
+    acting admin, written inside the service's transaction (a failing write rolls the change back)."""
+
+    def log(changed) -> None:
+        if changed:
+            LogEntry.objects.log_actions(user_id=request.user.pk, queryset=changed, action_flag=CHANGE,
+                                         change_message=message)
+
+    return log
 
 
 class AliveFilter(admin.SimpleListFilter):
@@ -66,7 +79,7 @@ class ClaimTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rotate codes (printed codes stop working)")
     def rotate(self, request, queryset):
-        count = services.rotate_templates(templates=queryset)
+        count = services.rotate_templates(templates=queryset, on_changed=_logger(request, "Rotated its codes."))
         self.message_user(request, f"Rotated {count} claim template(s); print their new codes.")
 
     @admin.action(description="Print a sheet of codes")
@@ -76,7 +89,7 @@ class ClaimTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete (soft: claims are kept, codes refused)")
     def soft_delete(self, request, queryset):
-        count = services.soft_delete_templates(templates=queryset)
+        count = services.soft_delete_templates(templates=queryset, on_changed=_logger(request, "Deleted (soft)."))
         self.message_user(request, f"Deleted {count} claim template(s).")
 
 
@@ -118,5 +131,5 @@ class OutboxEntryAdmin(ReadOnlyAdmin):
     def retry(self, request, queryset):
         from points_bridge import forwarding
 
-        count = forwarding.requeue(outbox=queryset)
+        count = forwarding.requeue(outbox=queryset, on_changed=_logger(request, "Queued for delivery again."))
         self.message_user(request, f"Queued {count} outbox entr(y/ies) for delivery.")

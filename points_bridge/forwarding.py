@@ -12,6 +12,7 @@
 """
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -125,12 +126,24 @@ def due_ids(*, at: datetime) -> list[int]:
 
 
 @transaction.atomic
-def requeue(*, outbox: QuerySet[OutboxEntry]) -> int:
-    """The admin's retry: failed (or waiting) rows get a fresh set of attempts, now."""
+def requeue(
+    *, outbox: QuerySet[OutboxEntry], on_changed: Callable[[list[OutboxEntry]], object] | None = None
+) -> int:
+    """The admin's retry: failed (or waiting) rows get a fresh set of attempts, now. Rows being sent or
+    already done are left alone; ``on_changed(requeued)`` runs inside the transaction with the rest."""
     from points_bridge.tasks import deliver_outbox_entry
 
-    ids = list(outbox.filter(status__in=[Status.FAILED, Status.PENDING]).values_list("pk", flat=True))
-    OutboxEntry.objects.filter(pk__in=ids).update(status=Status.PENDING, attempts=0, next_attempt_at=timezone.now())
-    for outbox_id in ids:
+    ids = list(outbox.values_list("pk", flat=True))
+    # Locked, so a row a worker claims (pending → sending) meanwhile is re-checked and left out, rather
+    # than reset under the worker; the worker's claim waits for this transaction instead.
+    retryable = OutboxEntry.objects.select_for_update().filter(pk__in=ids, status__in=[Status.FAILED, Status.PENDING])
+    requeued = list(retryable.order_by("pk").values_list("pk", flat=True))
+    if not requeued:
+        return 0
+    OutboxEntry.objects.filter(pk__in=requeued).update(status=Status.PENDING, attempts=0,
+                                                       next_attempt_at=timezone.now())
+    if on_changed is not None:
+        on_changed(list(OutboxEntry.objects.filter(pk__in=requeued).order_by("pk")))
+    for outbox_id in requeued:
         deliver_outbox_entry.delay_on_commit(outbox_id=outbox_id)
-    return len(ids)
+    return len(requeued)

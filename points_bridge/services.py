@@ -4,6 +4,7 @@ Every point goes through engagement.services.award, so earning-rule caps and ide
 to claims exactly as to everything else.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
@@ -31,14 +32,39 @@ def issue_claim_token(*, template: ClaimTemplate, at: datetime | None = None) ->
     return tokens.claim_token(template_id=template.pk, version=template.version, expires_at=expires_at)
 
 
-def rotate_templates(*, templates: QuerySet[ClaimTemplate]) -> int:
-    """Bump the version: every code issued before stops working (claim_rotated)."""
-    return templates.filter(deleted_at__isnull=True).update(version=F("version") + 1)
+def _change_templates(templates: QuerySet[ClaimTemplate], on_changed, **changes) -> int:
+    """Apply ``changes`` to the templates of ``templates`` that are not deleted, and hand exactly those
+    (as changed) to ``on_changed`` in the same transaction: the admin logs them there, so its
+    LogEntries commit with the change or not at all."""
+    ids = list(templates.values_list("pk", flat=True))
+    # Locked in pk order, so the rows read here are exactly the rows changed (and logged): a template
+    # soft-deleted meanwhile is re-checked after its lock and left out.
+    changed = list(ClaimTemplate.objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True)
+                   .order_by("pk").values_list("pk", flat=True))
+    if changed:
+        ClaimTemplate.objects.filter(pk__in=changed).update(**changes)
+        if on_changed is not None:
+            on_changed(list(ClaimTemplate.objects.filter(pk__in=changed).order_by("pk")))
+    return len(changed)
 
 
-def soft_delete_templates(*, templates: QuerySet[ClaimTemplate], at: datetime | None = None) -> int:
-    """Hide templates and refuse their codes (claim_deleted); their claims and ledger entries stay."""
-    return templates.filter(deleted_at__isnull=True).update(deleted_at=at or timezone.now(), enabled=False)
+@transaction.atomic
+def rotate_templates(
+    *, templates: QuerySet[ClaimTemplate], on_changed: Callable[[list[ClaimTemplate]], object] | None = None
+) -> int:
+    """Bump the version: every code issued before stops working (claim_rotated). Deleted templates are
+    skipped. ``on_changed(rotated)`` runs inside the transaction with the templates it rotated."""
+    return _change_templates(templates, on_changed, version=F("version") + 1)
+
+
+@transaction.atomic
+def soft_delete_templates(
+    *, templates: QuerySet[ClaimTemplate], at: datetime | None = None,
+    on_changed: Callable[[list[ClaimTemplate]], object] | None = None,
+) -> int:
+    """Hide templates and refuse their codes (claim_deleted); their claims and ledger entries stay.
+    Already deleted ones are skipped; ``on_changed(deleted)`` runs inside the transaction with the rest."""
+    return _change_templates(templates, on_changed, deleted_at=at or timezone.now(), enabled=False)
 
 
 def _lock_template(template_id: int) -> ClaimTemplate:

@@ -1,9 +1,11 @@
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from engagement import services
-from engagement.models import LedgerEntry
+from engagement.models import LedgerEntry, Member
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,44 @@ def test_admin_adjust_page_shows_the_refusal_and_writes_nothing(admin_client_log
     assert response.status_code == 200
     assert b"Not enough points" in response.content
     assert LedgerEntry.objects.count() == 0
+
+
+def _member_log():
+    """(object id, flag, message, user id) of the members' LogEntries, oldest first."""
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Member)).order_by("pk")
+    return [(int(e.object_id), e.action_flag, e.change_message, e.user_id) for e in entries]
+
+
+def test_admin_adjust_logs_a_change_on_the_member(admin_client_logged_in, member, admin_user):
+    url = reverse("admin:engagement_member_adjust", args=[member.pk])
+    admin_client_logged_in.post(url, {"delta": 50, "note": "quiz winner"})
+    admin_client_logged_in.post(url, {"delta": -20, "note": "double award"})
+    added, removed = LedgerEntry.objects.order_by("pk")
+    assert _member_log() == [
+        (member.pk, CHANGE, f"Adjusted points by +50: quiz winner (ledger entry #{added.pk})", admin_user.pk),
+        (member.pk, CHANGE, f"Adjusted points by -20: double award (ledger entry #{removed.pk})", admin_user.pk),
+    ]
+    history = admin_client_logged_in.get(reverse("admin:engagement_member_history", args=[member.pk]))
+    assert f"Adjusted points by -20: double award (ledger entry #{removed.pk})".encode() in history.content
+
+
+def test_a_refused_adjustment_logs_nothing(admin_client_logged_in, member):
+    url = reverse("admin:engagement_member_adjust", args=[member.pk])
+    admin_client_logged_in.post(url, {"delta": -15, "note": "oops"})  # not enough points
+    admin_client_logged_in.post(url, {"delta": 0, "note": "nothing"})  # invalid_amount
+    assert _member_log() == [] and LedgerEntry.objects.count() == 0
+
+
+def test_a_failing_log_entry_rolls_the_adjustment_back(admin_client_logged_in, member, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("log table unavailable")
+
+    monkeypatch.setattr(LogEntry.objects, "log_actions", broken)
+    with pytest.raises(RuntimeError):
+        admin_client_logged_in.post(reverse("admin:engagement_member_adjust", args=[member.pk]),
+                                    {"delta": 15, "note": "quiz winner"})
+    member.refresh_from_db()
+    assert (member.points, LedgerEntry.objects.count()) == (0, 0)
 
 
 def test_member_change_page_links_to_the_adjust_page(admin_client_logged_in, member):

@@ -7,7 +7,9 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.sites import site
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.test import RequestFactory
 from django.utils import timezone
@@ -169,6 +171,48 @@ def test_gives_up_after_max_attempts_and_the_admin_can_retry(
             admin.retry(request, OutboxEntry.objects.filter(pk=row.pk))
         row.refresh_from_db()
     assert row.status == Status.SENT and len(server.requests) == 3
+
+
+def _outbox_log():
+    """(object id, flag, message, user id) of the outbox's LogEntries, oldest first."""
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(OutboxEntry)).order_by("pk")
+    return [(int(e.object_id), e.action_flag, e.change_message, e.user_id) for e in entries]
+
+
+@pytest.fixture
+def outbox_rows(forwarding_on, participant):
+    """Four outbox rows: failed, pending, sending (a worker has it) and sent."""
+    forwarding_on("http://127.0.0.1:9/")  # nothing is delivered: on-commit callbacks never run here
+    rows = [OutboxEntry.objects.get(entry=ledger.award(member=participant, reason="x", points=5)) for _ in range(4)]
+    for row, status in zip(rows, [Status.FAILED, Status.PENDING, Status.SENDING, Status.SENT], strict=True):
+        OutboxEntry.objects.filter(pk=row.pk).update(status=status, attempts=3)
+    return rows
+
+
+def test_retry_logs_each_requeued_row_and_not_the_rest(outbox_rows, admin_user, client):
+    client.force_login(admin_user)
+    response = client.post("/admin/points_bridge/outboxentry/",
+                           {"action": "retry", "_selected_action": [row.pk for row in outbox_rows]})
+    assert response.status_code == 302
+    failed, pending, sending, sent = outbox_rows
+    message = "Queued for delivery again."
+    assert _outbox_log() == [(failed.pk, CHANGE, message, admin_user.pk), (pending.pk, CHANGE, message, admin_user.pk)]
+    assert LogEntry.objects.get(object_id=str(failed.pk)).object_repr == f"entry {failed.entry_id}: pending"
+    statuses = [(row.status, row.attempts) for row in OutboxEntry.objects.order_by("pk")]
+    assert statuses == [(Status.PENDING, 0), (Status.PENDING, 0), (Status.SENDING, 3), (Status.SENT, 3)]
+    history = client.get(f"/admin/points_bridge/outboxentry/{failed.pk}/history/")
+    assert history.status_code == 200 and message.encode() in history.content
+
+
+def test_a_failing_log_entry_rolls_the_retry_back(outbox_rows, admin_user, client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("log table unavailable")
+
+    monkeypatch.setattr(LogEntry.objects, "log_actions", broken)
+    client.force_login(admin_user)
+    with pytest.raises(RuntimeError):
+        client.post("/admin/points_bridge/outboxentry/", {"action": "retry", "_selected_action": [outbox_rows[0].pk]})
+    assert (OutboxEntry.objects.get(pk=outbox_rows[0].pk).status, _outbox_log()) == (Status.FAILED, [])
 
 
 def test_an_unreachable_server_is_a_failure_not_a_crash(forwarding_on, participant):

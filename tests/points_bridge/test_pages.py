@@ -3,7 +3,9 @@
 import re
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 
 from engagement import services as ledger
@@ -102,6 +104,62 @@ def test_rotating_my_code_from_the_page(user, member):
     old = services.member_token_for(member=member)
     assert client_for(user).post("/me/points/rotate-code/").status_code == 302
     assert services.member_token_for(member=member) != old
+
+
+# --- the admin audit trail (LogEntry: Recent actions, History) -----------------------------------------
+
+
+def _log(model=ClaimTemplate):
+    """(object id, flag, message, user id) of the model's LogEntries, oldest first."""
+    entries = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(model)).order_by("pk")
+    return [(int(e.object_id), e.action_flag, e.change_message, e.user_id) for e in entries]
+
+
+def _act(client, action: str, *templates):
+    return client.post("/admin/points_bridge/claimtemplate/?status=all",
+                       {"action": action, "_selected_action": [t.pk for t in templates]})
+
+
+@pytest.fixture
+def deleted(template):
+    gone = ClaimTemplate.objects.create(name="Booth Z", activity=template.activity, points=5)
+    services.soft_delete_templates(templates=ClaimTemplate.objects.filter(pk=gone.pk))
+    return gone
+
+
+@pytest.mark.django_db
+def test_rotate_logs_each_rotated_template_and_not_the_deleted(admin_user, template, deleted):
+    second = ClaimTemplate.objects.create(name="Booth B", points=5)
+    _act(client_for(admin_user), "rotate", template, second, deleted)
+    assert _log() == [(template.pk, CHANGE, "Rotated its codes.", admin_user.pk),
+                      (second.pk, CHANGE, "Rotated its codes.", admin_user.pk)]
+    assert [t.version for t in ClaimTemplate.objects.order_by("pk")] == [2, 1, 2]
+    assert LogEntry.objects.get(object_id=str(template.pk)).object_repr == "Booth A"
+
+
+@pytest.mark.django_db
+def test_soft_delete_logs_only_templates_it_deleted(admin_user, template, deleted):
+    admin = client_for(admin_user)
+    _act(admin, "soft_delete", template, deleted)
+    _act(admin, "soft_delete", template)  # already deleted now: no second entry
+    assert _log() == [(template.pk, CHANGE, "Deleted (soft).", admin_user.pk)]
+    history = admin.get(f"/admin/points_bridge/claimtemplate/{template.pk}/history/")
+    assert history.status_code == 200 and b"Deleted (soft)." in history.content
+    assert admin_user.username.encode() in history.content
+
+
+@pytest.mark.django_db
+def test_a_failing_log_entry_rolls_the_rotation_back(admin_user, template, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("log table unavailable")
+
+    monkeypatch.setattr(LogEntry.objects, "log_actions", broken)
+    with pytest.raises(RuntimeError):
+        _act(client_for(admin_user), "rotate", template)
+    with pytest.raises(RuntimeError):
+        _act(client_for(admin_user), "soft_delete", template)
+    template.refresh_from_db()
+    assert (template.version, template.deleted_at, template.enabled) == (1, None, True)
 
 
 # --- headless Chromium ----------------------------------------------------------------------------------
