@@ -95,12 +95,19 @@ _POSITION_CHECKINS = """
 SELECT {columns} FROM {scan_table} s
 WHERE s.ticket_id = %s AND s.checkin_list_id IN ({list_ids}) AND s.successful = %s ORDER BY s.datetime, s.id
 """
-_CHECKIN_FIELDS = ("id", "checkin_list", "type", "datetime", "forced", "gate")
+# The Scan fields of one ``position.checkins`` entry, and the keys the response gives them.
+CHECKIN_FIELDS = ("id", "checkin_list", "type", "datetime", "forced", "gate")
+_CHECKIN_KEYS = ("id", "list", "type", "datetime", "forced", "gate")
+
+
+def checkins_from_rows(found) -> list[dict]:
+    """``position.checkins`` entries from rows of ``rows.columns(Scan, ..., CHECKIN_FIELDS)``."""
+    return [dict(zip(_CHECKIN_KEYS, rows.convert(Scan, row, CHECKIN_FIELDS), strict=True)) for row in found]
 
 
 @cache
 def _position_checkins_sql(vendor: str, count: int) -> str:
-    return _POSITION_CHECKINS.format(columns=rows.columns(Scan, "s", _CHECKIN_FIELDS), scan_table=rows.table(Scan),
+    return _POSITION_CHECKINS.format(columns=rows.columns(Scan, "s", CHECKIN_FIELDS), scan_table=rows.table(Scan),
                                      list_ids=rows.placeholders(count))
 
 
@@ -108,8 +115,7 @@ def position_checkins(*, ticket_id: int, list_ids: list[int]) -> list[dict]:
     """A ticket's successful scans on ``list_ids``, oldest first, as redeem's ``position.checkins``
     (hand-written: it runs on every repeat scan at the door, see ``checkin.rows``)."""
     found = rows.fetch(_position_checkins_sql(rows.db().vendor, len(list_ids)), [ticket_id, *list_ids, True])
-    keys = ("id", "list", "type", "datetime", "forced", "gate")
-    return [dict(zip(keys, rows.convert(Scan, row, _CHECKIN_FIELDS), strict=True)) for row in found]
+    return checkins_from_rows(found)
 
 
 def require_checkin(user, organizer: Organizer, rights: Rights) -> None:

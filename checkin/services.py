@@ -17,7 +17,7 @@ from checkin import rows
 from checkin.errors import InvalidPosition
 from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
 from checkin.presenters import checkin_data
-from checkin.selectors import first
+from checkin.selectors import CHECKIN_FIELDS, checkins_from_rows, first
 from checkin.signals import checkin_recorded
 
 ENTRY, EXIT = Scan.Type.ENTRY, Scan.Type.EXIT
@@ -191,47 +191,74 @@ def _known_checkins(state: TicketListState | None, scan: Scan, lists: list[Check
     return [checkin_data(scan)] if scan.successful else []
 
 
-_SCAN_AND_STATE = """
+# --- One-statement writes (PostgreSQL, scans without a nonce) ---------------------------------------
+# The scan row, the state row's move and, when the response needs them, the ticket's earlier
+# successful scans on the list, in ONE statement instead of three: same transaction, same locks held,
+# same values as the ORM path (which SQLite and nonce scans take: a nonce needs its savepoint).
+
+_WRITE = """
 WITH new_scan AS (
     INSERT INTO {scan} (ticket_id, checkin_list_id, type, successful, error_reason, forced, nonce, datetime,
                         server_datetime, user_id, gate, raw_code, batch_id)
-    VALUES (%s, %s, %s, TRUE, '', %s, NULL, %s, %s, %s, %s, '', NULL) RETURNING id
-), moved AS ({state_sql})
-SELECT id FROM new_scan
+    VALUES (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', NULL) RETURNING id
+){state_cte}
+SELECT n.id{earlier}
 """
-_NEW_STATE = """INSERT INTO {state} (ticket_id, checkin_list_id, inside, last_datetime, entry_count, exit_count,
-                       last_batch_id) VALUES (%s, %s, %s, %s, %s, %s, NULL)"""
-_MOVE_STATE = "UPDATE {state} SET entry_count = entry_count + %s, exit_count = exit_count + %s{move} WHERE id = %s"
-
-
-def _insert_and_apply(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: TicketListState | None,
-                      forced: bool) -> Scan:
-    """``_insert`` + ``_apply`` of a successful scan without a nonce in ONE statement (PostgreSQL: the scan
-    row and the state row are written by one INSERT ... WITH ... UPDATE/INSERT, same transaction, same
-    locks held, same values as the ORM path)."""
-    scan = Scan(checkin_list=clist, ticket=ticket, type=req.type, successful=True, forced=forced, nonce=None,
-                datetime=req.at, user=req.user, gate=req.gate)
-    conn, is_entry = rows.db(), scan.type == ENTRY
-    at = conn.ops.adapt_datetimefield_value(scan.datetime)
-    params = [ticket.pk, clist.pk, scan.type, forced, at, conn.ops.adapt_datetimefield_value(scan.server_datetime),
-              scan.user_id, scan.gate]
-    # As in _apply: an offline upload older than the latest scan is counted but does not move "inside".
-    moves = state is None or scan.datetime >= state.last_datetime
-    if state is None:
-        params += [ticket.pk, clist.pk, is_entry, at, int(is_entry), int(not is_entry)]
-    else:
-        params += [int(is_entry), int(not is_entry), *([is_entry, at] if moves else []), state.pk]
-    scan.pk = rows.execute(_write_sql(conn.vendor, new_state=state is None, moves=moves), params).fetchone()[0]
-    scan._state.adding, scan._state.db = False, conn.alias
-    return scan
+_NEW_STATE = """, moved AS (INSERT INTO {state} (ticket_id, checkin_list_id, inside, last_datetime, entry_count,
+                                          exit_count, last_batch_id) VALUES (%s, %s, %s, %s, %s, %s, NULL))"""
+_MOVE_STATE = """, moved AS (UPDATE {state} SET entry_count = entry_count + %s, exit_count = exit_count + %s{move}
+                     WHERE id = %s)"""
+# The statement's snapshot is taken after both locks were granted, and no other successful scan of this
+# ticket on this list can commit while we hold its state row, so this is the log as of our scan. (Our
+# own new row is not visible to it: rows a WITH clause inserts are not visible to the main query.)
+_EARLIER = """, {columns} FROM new_scan n
+LEFT JOIN {scan} s ON s.ticket_id = %s AND s.checkin_list_id = %s AND s.successful = %s ORDER BY s.datetime, s.id"""
 
 
 @cache
-def _write_sql(vendor: str, *, new_state: bool, moves: bool) -> str:
-    state_sql = _NEW_STATE if new_state else _MOVE_STATE.replace(
-        "{move}", ", inside = %s, last_datetime = %s" if moves else "")
-    return _SCAN_AND_STATE.replace("{state_sql}", state_sql).format(scan=rows.table(Scan),
-                                                                   state=rows.table(TicketListState))
+def _write_sql(vendor: str, *, successful: bool, new_state: bool, moves: bool, earlier: bool) -> str:
+    state_cte = ""
+    if successful:
+        move = ", inside = %s, last_datetime = %s" if moves else ""
+        state_cte = _NEW_STATE if new_state else _MOVE_STATE.replace("{move}", move)
+    return _WRITE.format(
+        state_cte=state_cte.format(state=rows.table(TicketListState)), scan=rows.table(Scan),
+        earlier=_EARLIER.format(columns=rows.columns(Scan, "s", CHECKIN_FIELDS), scan=rows.table(Scan))
+        if earlier else " FROM new_scan n",
+    )
+
+
+def _write(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: TicketListState | None,
+           lists: list[CheckinList] | None, successful: bool, forced: bool = False,
+           error_reason: str = "") -> tuple[Scan, list[dict] | None]:
+    """``_insert`` (+ ``_apply`` when successful) in one statement; returns the scan and the response's
+    ``position.checkins`` when it is known (see ``_known_checkins``) or was read by the statement."""
+    scan = Scan(checkin_list=clist, ticket=ticket, type=req.type, successful=successful, error_reason=error_reason,
+                forced=forced, nonce=None, datetime=req.at, user=req.user, gate=req.gate)
+    conn, is_entry = rows.db(), scan.type == ENTRY
+    at = conn.ops.adapt_datetimefield_value(scan.datetime)
+    params = [ticket.pk, clist.pk, scan.type, successful, error_reason, forced, at,
+              conn.ops.adapt_datetimefield_value(scan.server_datetime), scan.user_id, scan.gate]
+    # As in _apply: an offline upload older than the latest scan is counted but does not move "inside".
+    moves = state is None or scan.datetime >= state.last_datetime
+    if successful and state is None:
+        params += [ticket.pk, clist.pk, is_entry, at, int(is_entry), int(not is_entry)]
+    elif successful:
+        params += [int(is_entry), int(not is_entry), *([is_entry, at] if moves else []), state.pk]
+    # Without a state row there is no earlier successful scan to read (``_known_checkins``).
+    earlier = state is not None and lists is not None and len(lists) == 1
+    if earlier:
+        params += [ticket.pk, clist.pk, True]
+    sql = _write_sql(conn.vendor, successful=successful, new_state=state is None, moves=moves, earlier=earlier)
+    found = rows.fetch(sql, params)
+    scan.pk = found[0][0]
+    scan._state.adding, scan._state.db = False, conn.alias
+    if not earlier:
+        return scan, _known_checkins(state, scan, lists)
+    checkins = checkins_from_rows([row[1:] for row in found if row[1] is not None])
+    if successful:
+        checkins = sorted([*checkins, checkin_data(scan)], key=lambda c: (c["datetime"], c["id"]))
+    return scan, checkins
 
 
 def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None,
@@ -240,20 +267,20 @@ def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str |
     if req.nonce and (replayed := _replay(clist, req.nonce)) is not None:
         return replayed
     reason = preset or judge(ticket=ticket, clist=clist, state=state, req=req)
-    if reason and not req.force:
-        scan = _insert(req, clist=clist, ticket=ticket, successful=False, error_reason=reason)
-        if isinstance(scan, ScanResult):
-            return scan
-        return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=_known_checkins(state, scan, lists))
+    refused = reason is not None and not req.force
+    fields = {"successful": False, "error_reason": reason} if refused else {"successful": True, "forced": bool(reason)}
     if req.nonce or rows.db().vendor != "postgresql":
-        scan = _insert(req, clist=clist, ticket=ticket, successful=True, forced=bool(reason))
+        scan = _insert(req, clist=clist, ticket=ticket, **fields)
         if isinstance(scan, ScanResult):
             return scan
-        _apply(state, scan)
+        if not refused:
+            _apply(state, scan)
+        checkins = _known_checkins(state, scan, lists)
     else:
-        scan = _insert_and_apply(req, clist=clist, ticket=ticket, state=state, forced=bool(reason))
-    checkin_recorded.send(sender=Scan, scan=scan, ticket=ticket, checkin_list=clist)
-    return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=_known_checkins(state, scan, lists))
+        scan, checkins = _write(req, clist=clist, ticket=ticket, state=state, lists=lists, **fields)
+    if not refused:
+        checkin_recorded.send(sender=Scan, scan=scan, ticket=ticket, checkin_list=clist)
+    return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=checkins)
 
 
 @transaction.atomic
