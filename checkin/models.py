@@ -95,7 +95,8 @@ class CheckinList(models.Model):
     allow_multiple_entries = models.BooleanField(default=False)
     allow_entry_after_exit = models.BooleanField(default=True)
     require_entry_for_exit = models.BooleanField(default=True)
-    # When set, the scheduled task checks everyone out at this time (once; the task clears it).
+    # When set, the scheduled task checks everyone out at this time, once; then it moves it to the same
+    # local time on the next day while the event lasts (date_to), or clears it.
     exit_all_at = models.DateTimeField(null=True, blank=True)
     # Empty list = every ticket type of the event is valid on this list.
     ticket_types = models.JSONField(default=list, blank=True)

@@ -6,7 +6,7 @@ those locks; the scan row and the state row are written in the same transaction.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db import IntegrityError, connection, transaction
@@ -368,11 +368,26 @@ def due_scheduled_checkouts(*, now: datetime | None = None) -> list[int]:
     return list(CheckinList.objects.filter(exit_all_at__lte=now).values_list("pk", flat=True))
 
 
+def next_exit_all(event, due: datetime) -> datetime | None:
+    """When a list's scheduled checkout at ``due`` should run next: the same local time on the next day
+    while the event lasts past that moment (pretix does the same for multi-day events), else never.
+    Local = the site's TIME_ZONE (events carry no zone of their own); across a DST change the wall-clock
+    time stays, so the gap between two runs is 23 or 25 hours."""
+    if event.date_to is None:
+        return None
+    zone = timezone.get_default_timezone()
+    local = due.astimezone(zone)
+    # In UTC: Python compares and subtracts two datetimes of the same zone by wall clock, ignoring DST.
+    following = datetime.combine(local.date() + timedelta(days=1), local.time(), tzinfo=zone).astimezone(UTC)
+    return following if event.date_to > following else None
+
+
 def run_scheduled_checkout(*, list_id: int) -> BulkResult | None:
     """Check out everyone on a list whose ``exit_all_at`` has passed, exactly once per setting.
 
-    The conditional UPDATE that clears ``exit_all_at`` claims the work: a second worker (or a rerun)
-    matches no row and does nothing.
+    The conditional UPDATE that moves ``exit_all_at`` on (to the next day while the event lasts, see
+    ``next_exit_all``, else to NULL) claims the work: a second worker (or a rerun) matches no row and
+    does nothing. A list that missed several days catches up one day per beat, each at its own time.
     """
     with transaction.atomic():
         clist = CheckinList.objects.select_related("event").filter(pk=list_id, exit_all_at__isnull=False).first()
@@ -381,6 +396,7 @@ def run_scheduled_checkout(*, list_id: int) -> BulkResult | None:
         due = clist.exit_all_at
         if due > timezone.now():
             return None
-        if CheckinList.objects.filter(pk=list_id, exit_all_at=due).update(exit_all_at=None) != 1:
+        following = next_exit_all(clist.event, due)
+        if CheckinList.objects.filter(pk=list_id, exit_all_at=due).update(exit_all_at=following) != 1:
             return None  # another worker got there first
         return bulk_checkout(event=clist.event, lists=[clist], at=due, trigger=CheckoutBatch.Trigger.SCHEDULE)

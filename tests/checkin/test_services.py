@@ -1,11 +1,12 @@
-from datetime import timedelta
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from checkin import selectors, services
 from checkin.errors import InvalidPosition
-from checkin.models import CheckinList, Event, Scan, Ticket, TicketListState
+from checkin.models import CheckinList, CheckoutBatch, Event, Scan, Ticket, TicketListState
 from checkin.services import ScanRequest
 from checkin.signals import checkin_recorded
 
@@ -265,6 +266,61 @@ def test_scheduled_checkout_waits_for_its_time(scan, ticket, clist):
     assert services.due_scheduled_checkouts() == []
     assert services.run_scheduled_checkout(list_id=clist.pk) is None
     assert state(ticket, clist).inside
+
+
+def schedule(clist, due):
+    CheckinList.objects.filter(pk=clist.pk).update(exit_all_at=due)
+
+
+def test_scheduled_checkout_of_a_multi_day_event_moves_to_the_same_time_next_day(scan, ticket, clist, event):
+    zone = timezone.get_default_timezone()
+    due = timezone.now() - timedelta(minutes=1)
+    Event.objects.filter(pk=event.pk).update(date_to=due + timedelta(days=2))
+    scan(ticket, at=due - timedelta(minutes=10))
+    schedule(clist, due)
+    result = services.run_scheduled_checkout(list_id=clist.pk)
+    assert result.batch.checked_out == 1 and result.batch.datetime == due
+    clist.refresh_from_db()
+    assert clist.exit_all_at.astimezone(zone).time() == due.astimezone(zone).time()
+    assert clist.exit_all_at.astimezone(zone).date() == due.astimezone(zone).date() + timedelta(days=1)
+    # Exactly once per setting: a rerun (or a second worker) finds tomorrow's setting, not yet due.
+    assert services.run_scheduled_checkout(list_id=clist.pk) is None
+    assert services.due_scheduled_checkouts() == []
+    assert CheckoutBatch.objects.count() == 1
+
+
+def test_scheduled_checkout_on_the_last_day_clears_the_schedule(scan, ticket, clist, event):
+    due = timezone.now() - timedelta(minutes=1)
+    # The event ends before tomorrow at this time (and exactly at it: "later than" is strict).
+    for end in (due + timedelta(hours=20), due + timedelta(days=1)):
+        Event.objects.filter(pk=event.pk).update(date_to=end)
+        schedule(clist, due)
+        assert services.run_scheduled_checkout(list_id=clist.pk) is not None
+        clist.refresh_from_db()
+        assert clist.exit_all_at is None
+
+
+def test_a_missed_multi_day_schedule_catches_up_one_day_per_run_each_at_its_own_time(clist, event):
+    due = timezone.now() - timedelta(days=2, minutes=1)
+    Event.objects.filter(pk=event.pk).update(date_to=timezone.now() + timedelta(days=3))
+    schedule(clist, due)
+    runs = [services.run_scheduled_checkout(list_id=clist.pk) for _ in range(4)]
+    assert [r.batch.datetime for r in runs[:3]] == [due + timedelta(days=d) for d in range(3)]
+    assert runs[3] is None
+    clist.refresh_from_db()
+    assert clist.exit_all_at == due + timedelta(days=3)
+
+
+def test_the_next_scheduled_checkout_keeps_the_local_time_across_a_dst_change(event, settings):
+    settings.TIME_ZONE = "Europe/Prague"
+    prague = zoneinfo.ZoneInfo("Europe/Prague")
+    due = datetime(2026, 10, 24, 23, 0, tzinfo=prague)  # CEST; the clocks go back in the night to the 25th
+    event.date_to = datetime(2026, 10, 27, 12, 0, tzinfo=prague)
+    following = services.next_exit_all(event, due.astimezone(UTC))
+    assert following.astimezone(prague).replace(tzinfo=None) == datetime(2026, 10, 25, 23, 0)
+    assert following - due.astimezone(UTC) == timedelta(hours=25)
+    event.date_to = None
+    assert services.next_exit_all(event, due) is None
 
 
 def test_beat_task_checks_out_due_lists(scan, ticket, clist, settings):
