@@ -4,8 +4,8 @@ Why not the ORM: on a door scan, compiling each queryset (filters, joins, select
 Python time than running it; a profile of one redeem put about 40 % of its CPU in Django's query
 compiler. These helpers keep the SQL in plain view and portable (PostgreSQL and SQLite), and give back
 what the ORM would: each value passed through the same database converters (SQLite's datetimes and
-booleans, JSON), and whole rows built with ``Model.from_db``. Only the redeem path uses them;
-everything else stays on the ORM.
+booleans, JSON), and whole rows built with ``Model.from_db``. Only the scan path (redeem, single
+checkout) uses them; everything else stays on the ORM.
 """
 
 from functools import cache
