@@ -6,10 +6,10 @@ from functools import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import ValidationError
 
-from checkin import rows
 from checkin.errors import NoCheckinRights, SearchTooShort
 from checkin.filters import ScanFilter
 from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Scan, Ticket, TicketListState
+from config import sql as rawsql
 
 MIN_SCANNER_SEARCH = 3
 
@@ -61,28 +61,29 @@ _HAS_CHECKIN_RIGHTS = """ AND EXISTS (
 
 @cache
 def _redeem_lists_sql(vendor: str, count: int, *, superuser: bool) -> str:
-    rights = "" if superuser else _HAS_CHECKIN_RIGHTS.format(membership_table=rows.table(OrganizerMembership))
+    rights = "" if superuser else _HAS_CHECKIN_RIGHTS.format(membership_table=rawsql.table(OrganizerMembership))
     return _REDEEM_LISTS.format(
-        lists=rows.columns(CheckinList, "l"), events=rows.columns(Event, "e"), organizers=rows.columns(Organizer, "o"),
-        list_table=rows.table(CheckinList), event_table=rows.table(Event), organizer_table=rows.table(Organizer),
-        ids=rows.placeholders(count), rights=rights,
+        lists=rawsql.columns(CheckinList, "l"), events=rawsql.columns(Event, "e"),
+        organizers=rawsql.columns(Organizer, "o"),
+        list_table=rawsql.table(CheckinList), event_table=rawsql.table(Event), organizer_table=rawsql.table(Organizer),
+        ids=rawsql.placeholders(count), rights=rights,
     )
 
 
 def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
     """The requested check-in lists of organizer ``slug`` (with their events and organizer), in request
     order without repeats, when the user may scan there and every id is one of them: ONE hand-written
-    query (lists, events and the membership test; see ``checkin.rows`` for why not the ORM) instead of
+    query (lists, events and the membership test; see ``config.sql`` for why not the ORM) instead of
     three. None otherwise; the caller then takes the general path, which answers 404, 403 or 400 as
     appropriate."""
     if user.is_superuser and not user.is_active:
         return None
     wanted = list(dict.fromkeys(ids))
-    sql = _redeem_lists_sql(rows.db().vendor, len(wanted), superuser=user.is_superuser)
+    sql = _redeem_lists_sql(rawsql.db().vendor, len(wanted), superuser=user.is_superuser)
     params = [*wanted, slug] + ([] if user.is_superuser else [user.pk, True, True])
     found = {}
-    for row in rows.fetch(sql, params):
-        clist, event, organizer = rows.split(row, CheckinList, Event, Organizer)
+    for row in rawsql.fetch(sql, params):
+        clist, event, organizer = rawsql.split(row, CheckinList, Event, Organizer)
         event.organizer = organizer
         clist.event = event
         found[clist.pk] = clist
@@ -101,20 +102,20 @@ _CHECKIN_KEYS = ("id", "list", "type", "datetime", "forced", "gate")
 
 
 def checkins_from_rows(found) -> list[dict]:
-    """``position.checkins`` entries from rows of ``rows.columns(Scan, ..., CHECKIN_FIELDS)``."""
-    return [dict(zip(_CHECKIN_KEYS, rows.convert(Scan, row, CHECKIN_FIELDS), strict=True)) for row in found]
+    """``position.checkins`` entries from rows of ``rawsql.columns(Scan, ..., CHECKIN_FIELDS)``."""
+    return [dict(zip(_CHECKIN_KEYS, rawsql.convert(Scan, row, CHECKIN_FIELDS), strict=True)) for row in found]
 
 
 @cache
 def _position_checkins_sql(vendor: str, count: int) -> str:
-    return _POSITION_CHECKINS.format(columns=rows.columns(Scan, "s", CHECKIN_FIELDS), scan_table=rows.table(Scan),
-                                     list_ids=rows.placeholders(count))
+    return _POSITION_CHECKINS.format(columns=rawsql.columns(Scan, "s", CHECKIN_FIELDS), scan_table=rawsql.table(Scan),
+                                     list_ids=rawsql.placeholders(count))
 
 
 def position_checkins(*, ticket_id: int, list_ids: list[int]) -> list[dict]:
     """A ticket's successful scans on ``list_ids``, oldest first, as redeem's ``position.checkins``
-    (hand-written: it runs on every repeat scan at the door, see ``checkin.rows``)."""
-    found = rows.fetch(_position_checkins_sql(rows.db().vendor, len(list_ids)), [ticket_id, *list_ids, True])
+    (hand-written: it runs on every repeat scan at the door, see ``config.sql``)."""
+    found = rawsql.fetch(_position_checkins_sql(rawsql.db().vendor, len(list_ids)), [ticket_id, *list_ids, True])
     return checkins_from_rows(found)
 
 

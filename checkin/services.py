@@ -13,12 +13,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from checkin import rows
 from checkin.errors import InvalidPosition
 from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
 from checkin.presenters import checkin_data
 from checkin.selectors import CHECKIN_FIELDS, checkins_from_rows, first
 from checkin.signals import checkin_recorded
+from config import sql as rawsql
 
 ENTRY, EXIT = Scan.Type.ENTRY, Scan.Type.EXIT
 R = Scan.Reason
@@ -68,14 +68,14 @@ class BulkResult:
 
 @cache
 def _lock_sql(model, where: str, vendor: str) -> str:
-    return f"SELECT {rows.columns(model, 'r')} FROM {rows.table(model)} r WHERE {where}{rows.for_update()}"
+    return f"SELECT {rawsql.columns(model, 'r')} FROM {rawsql.table(model)} r WHERE {where}{rawsql.for_update()}"
 
 
 def _locked_row(model, where: str, params: list):
-    # Hand-written (see ``checkin.rows``): this runs twice on every scan, and the ORM's query compilation
+    # Hand-written (see ``config.sql``): this runs twice on every scan, and the ORM's query compilation
     # cost more than the query itself. ``where`` selects at most one row (a unique key).
-    found = rows.fetch(_lock_sql(model, where, rows.db().vendor), params)
-    return rows.build(model, found[0]) if found else None
+    found = rawsql.fetch(_lock_sql(model, where, rawsql.db().vendor), params)
+    return rawsql.build(model, found[0]) if found else None
 
 
 def lock_ticket(*, event_ids: set[int], secret: str | None = None, pk: int | None = None) -> Ticket | None:
@@ -222,8 +222,8 @@ def _write_sql(vendor: str, *, successful: bool, new_state: bool, moves: bool, e
         move = ", inside = %s, last_datetime = %s" if moves else ""
         state_cte = _NEW_STATE if new_state else _MOVE_STATE.replace("{move}", move)
     return _WRITE.format(
-        state_cte=state_cte.format(state=rows.table(TicketListState)), scan=rows.table(Scan),
-        earlier=_EARLIER.format(columns=rows.columns(Scan, "s", CHECKIN_FIELDS), scan=rows.table(Scan))
+        state_cte=state_cte.format(state=rawsql.table(TicketListState)), scan=rawsql.table(Scan),
+        earlier=_EARLIER.format(columns=rawsql.columns(Scan, "s", CHECKIN_FIELDS), scan=rawsql.table(Scan))
         if earlier else " FROM new_scan n",
     )
 
@@ -235,7 +235,7 @@ def _write(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: Ticke
     ``position.checkins`` when it is known (see ``_known_checkins``) or was read by the statement."""
     scan = Scan(checkin_list=clist, ticket=ticket, type=req.type, successful=successful, error_reason=error_reason,
                 forced=forced, nonce=None, datetime=req.at, user=req.user, gate=req.gate)
-    conn, is_entry = rows.db(), scan.type == ENTRY
+    conn, is_entry = rawsql.db(), scan.type == ENTRY
     at = conn.ops.adapt_datetimefield_value(scan.datetime)
     params = [ticket.pk, clist.pk, scan.type, successful, error_reason, forced, at,
               conn.ops.adapt_datetimefield_value(scan.server_datetime), scan.user_id, scan.gate]
@@ -250,7 +250,7 @@ def _write(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: Ticke
     if earlier:
         params += [ticket.pk, clist.pk, True]
     sql = _write_sql(conn.vendor, successful=successful, new_state=state is None, moves=moves, earlier=earlier)
-    found = rows.fetch(sql, params)
+    found = rawsql.fetch(sql, params)
     scan.pk = found[0][0]
     scan._state.adding, scan._state.db = False, conn.alias
     if not earlier:
@@ -269,7 +269,7 @@ def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str |
     reason = preset or judge(ticket=ticket, clist=clist, state=state, req=req)
     refused = reason is not None and not req.force
     fields = {"successful": False, "error_reason": reason} if refused else {"successful": True, "forced": bool(reason)}
-    if req.nonce or rows.db().vendor != "postgresql":
+    if req.nonce or rawsql.db().vendor != "postgresql":
         scan = _insert(req, clist=clist, ticket=ticket, **fields)
         if isinstance(scan, ScanResult):
             return scan

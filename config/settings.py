@@ -100,10 +100,10 @@ else:
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 elif env_bool("DB_PREPARED_STATEMENTS", True):
-    # psycopg prepares a statement on the server after a few uses on one connection. Only the ledger's
-    # hand-written hot path (engagement/ledger_sql.py) binds its parameters on the server and so can be
-    # prepared; the ORM's client-side binding cursors never are. Turn off behind a transaction-pooling
-    # PgBouncer older than 1.21, which cannot keep prepared statements.
+    # psycopg prepares a statement on the server after a few uses on one connection. Only the hot paths'
+    # hand-written statements (the ledger's award, the door's redeem; config/sql.py) bind their parameters
+    # on the server and so can be prepared; the ORM's client-side binding cursors never are. Turn off
+    # behind a transaction-pooling PgBouncer older than 1.21, which cannot keep prepared statements.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

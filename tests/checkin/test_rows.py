@@ -1,4 +1,4 @@
-"""The redeem path's hand-written SELECTs (``checkin.rows``) give back exactly what the ORM would, on
+"""The redeem path's hand-written SELECTs (``config.sql``) give back exactly what the ORM would, on
 PostgreSQL and SQLite, and on PostgreSQL they are prepared once they have run a few times."""
 
 import datetime as dt
