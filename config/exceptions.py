@@ -5,7 +5,10 @@ messages for validation failures. Views whose contract needs another shape (the 
 endpoints, the Point System protocol) override ``get_exception_handler`` and reuse ``error_payload``.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -49,6 +52,8 @@ def error_payload(exc: Exception) -> tuple[dict, int, dict]:
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    elif isinstance(exc, SuspiciousOperation):
+        return suspicious_payload(exc)
     if not isinstance(exc, exceptions.APIException):
         raise exc
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
@@ -60,6 +65,21 @@ def error_payload(exc: Exception) -> tuple[dict, int, dict]:
     else:
         body = {"detail": str(exc.detail), "code": code}
     return body, exc.status_code, headers
+
+
+_SUSPICIOUS_DETAIL = {TooManyFieldsSent: "The request has too many fields.",
+                      TooManyFilesSent: "The request has too many files."}
+
+
+def suspicious_payload(exc: SuspiciousOperation) -> tuple[dict, int, dict]:
+    """Django's request-parsing limits (DATA_UPLOAD_MAX_MEMORY_SIZE, ..._NUMBER_FIELDS/FILES) and other
+    suspicious input, raised while DRF reads ``request.data``: Django itself would answer a bare HTML 400.
+    Logged to ``django.security.<name>`` as Django does, without the traceback."""
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+    if isinstance(exc, RequestDataTooBig):
+        return {"detail": "The request body is too large.", "code": "request_too_large"}, 413, {}
+    detail = _SUSPICIOUS_DETAIL.get(type(exc), "The request was refused as malformed.")
+    return {"detail": detail, "code": "bad_request"}, 400, {}
 
 
 def api_exception_handler(exc, context):

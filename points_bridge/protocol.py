@@ -8,12 +8,14 @@ import re
 from datetime import UTC
 from functools import wraps
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.csrf import csrf_exempt
 
+from config.exceptions import suspicious_payload
 from engagement.errors import DomainError
 from points_bridge import point_system
 from points_bridge.auth import ProtocolAuthError, authorize
@@ -60,6 +62,9 @@ def endpoint(*methods: str, write: bool = False):
                 return _domain_error(exc)
             except Http404:
                 return error("Not found.", 404, code="not_found")
+            except SuspiciousOperation as exc:  # Django's parsing limits, e.g. an oversized body
+                body, status, _ = suspicious_payload(exc)
+                return error(body["detail"], status, code=body["code"])
             except Exception:  # noqa: BLE001 - clients parse every body as JSON, even a crash's
                 logger.exception("Point System protocol error on %s", request.path)
                 return error("Internal server error.", 500, code="server_error")
