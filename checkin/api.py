@@ -24,6 +24,7 @@ from checkin.presenters import (
     ticket_data,
 )
 from config.exceptions import api_exception_handler
+from config.request_log import expected_refusal
 
 MAX_ID = 2**63 - 1
 
@@ -173,6 +174,7 @@ class CheckoutSingleView(OrganizerView):
         if not scan.successful:
             message = ("This attendee is not currently checked in." if scan.error_reason == Scan.Reason.NOT_CHECKED_IN
                        else REASON_TEXT.get(scan.error_reason, "Refused."))
+            expected_refusal(request)
             raise CheckinError(message, code=scan.error_reason)
         return Response({
             "status": "success", "checkout_id": scan.pk, "position_id": ticket.pk, "order_code": ticket.order_code,
@@ -282,6 +284,8 @@ class RedeemView(OrganizerView):
         req = services.ScanRequest(type=data["type"], force=data["force"], nonce=data["nonce"] or None,
                                    at=data["datetime"], user=request.user, gate=data["gate"])
         result = services.redeem(secret=data["secret"], lists=lists, req=req)
+        if not result.scan.successful:
+            expected_refusal(request)  # a refused scan is the door working; the scan log keeps it
         return self.answer(result, lists)
 
     @staticmethod

@@ -232,6 +232,9 @@ POINT_SYSTEM_FORWARD_KEY = env_str("POINT_SYSTEM_FORWARD_KEY")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"skip_expected_refusals": {"()": "config.request_log.SkipExpectedRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
+    # A door refusing a second entry answers 400 by contract; it is not worth a warning (config/request_log.py).
+    "loggers": {"django.request": {"filters": ["skip_expected_refusals"]}},
 }
