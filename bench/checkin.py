@@ -3,8 +3,10 @@ as scans pile up, and set-based bulk checkout next to a per-row loop.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/plaudit_bench_checkin .venv/bin/python bench/checkin.py
 
-The database named in DATABASE_URL is DROPPED and recreated. Defaults: 5,000 tickets, 8 client threads,
-100,000 people for bulk checkout, 2,000 for the per-row loop (extrapolated linearly, and printed as such).
+The database named in DATABASE_URL is DROPPED and recreated. Defaults: 3 rounds of entry, repeat entry
+and exit, each round over its own 5,000 distinct tickets, each phase bracketed by two runs of the floor;
+8 client threads; 100,000 people for bulk checkout, 2,000 for the per-row loop (extrapolated linearly,
+and printed as such).
 Not run by CI; no figure here is asserted anywhere.
 """
 
@@ -36,6 +38,7 @@ def parse_args():
     parser.add_argument("--bulk", type=int, default=100_000)
     parser.add_argument("--loop", type=int, default=2000, help="people checked out one by one (extrapolated)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of entry/repeat/exit, each on its own tickets")
     return parser.parse_args()
 
 
@@ -164,8 +167,13 @@ def run_load(base: str, token: str, jobs: list, clients: int) -> dict:
         t.join()
     wall = time.perf_counter() - t0
     latencies.sort()
-    return {"rps": len(latencies) / wall, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "n": len(latencies), "statuses": statuses}
+    return {**_latency_stats(latencies), "rps": len(latencies) / wall, "statuses": statuses, "latencies": latencies}
+
+
+def _latency_stats(latencies: list[float]) -> dict:
+    latencies = sorted(latencies)
+    return {"p50": statistics.median(latencies) * 1000, "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "n": len(latencies)}
 
 
 def row(label: str, r: dict, floor: dict | None = None) -> str:
@@ -174,36 +182,73 @@ def row(label: str, r: dict, floor: dict | None = None) -> str:
             f"{', '.join(f'{k}: {v}' for k, v in sorted(r['statuses'].items()))} |")
 
 
+def rounds_row(label: str, runs: list[dict], ratios: list[float] | None = None) -> str:
+    """One line for a phase measured in several rounds: median rate, pooled latencies, and the median
+    (and range) of the per-round ratios to the floor runs that bracket each phase."""
+    pooled = _latency_stats([x for r in runs for x in r["latencies"]])
+    rates = "–".join(f"{f(r['rps'] for r in runs):.0f}" for f in (min, max))
+    ratio = (f"**{statistics.median(ratios):.2f}×** ({', '.join(f'{x:.2f}' for x in ratios)})" if ratios else "")
+    statuses = {}
+    for r in runs:
+        for k, v in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    return (f"| {label} | {statistics.median(r['rps'] for r in runs):.0f} ({rates}) | {pooled['p50']:.1f} ms | "
+            f"{pooled['p99']:.1f} ms | {ratio} | {', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))} |")
+
+
+PHASES = [("entry", "entry"), ("repeat entry (already_redeemed)", "entry"), ("exit", "exit")]
+
+
 def http_phases(args, url, organizer, event, clist, token, secrets) -> list[str]:
+    """Each round scans its own ``--tickets`` distinct tickets: entry, repeat entry, exit. Every phase is
+    bracketed by two floor runs and compared with their mean, so the machine's load drifting during a
+    run (a shared 2-core box) moves the floor and the phase together; the ratio reported is the median
+    over the rounds."""
     port = free_port()
     server = start_gunicorn(url, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     redeem = f"/api/v1/organizers/{organizer.slug}/checkinrpc/redeem/"
     status = f"/api/v1/organizers/{organizer.slug}/events/{event.slug}/checkinlists/{clist.pk}/status/"
     ping = ("POST", "/api/v1/bench/ping", {"secret": "x", "lists": [clist.pk]})
+    n = args.tickets
 
-    def scans(kind, subset=secrets):
+    def scans(kind, subset):
         return [("POST", redeem, {"secret": s, "lists": [clist.pk], "type": kind}) for s in subset]
 
-    lines = ["| | req/s | p50 | p99 | vs floor | statuses |", "|---|---:|---:|---:|---:|---|"]
+    lines = ["| | req/s, median (range) | p50 | p99 | vs floor, median (rounds) | statuses |",
+             "|---|---:|---:|---:|---:|---|"]
     status_jobs = [("GET", status, None)] * 200
+    floors, phases = [], {label: ([], []) for label, _ in PHASES}
+    statuses = []
     try:
         run_load(base, token, [ping] * 400, args.clients)  # warm both workers (imports, connections)
-        floor = run_load(base, token, [ping] * len(secrets), args.clients)
-        lines.append(row(f"floor: bare authenticated DRF POST, {args.clients} clients", floor))
-        statuses = []
-        for label, jobs in [("entry", scans("entry")), ("repeat entry (already_redeemed)", scans("entry")),
-                            ("exit", scans("exit"))]:
-            measured = run_load(base, token, jobs, args.clients)
-            lines.append(row(f"redeem {label}, {args.clients} clients", measured, floor))
-            statuses.append(run_load(base, token, status_jobs, 1))
+        floor = run_load(base, token, [ping] * n, args.clients)
+        floors.append(floor)
+        for r in range(args.rounds):
+            subset = secrets[r * n:(r + 1) * n]
+            for label, kind in PHASES:
+                measured = run_load(base, token, scans(kind, subset), args.clients)
+                after = run_load(base, token, [ping] * n, args.clients)
+                floors.append(after)
+                runs, ratios = phases[label]
+                runs.append(measured)
+                ratios.append(measured["rps"] / ((floor["rps"] + after["rps"]) / 2))
+                floor = after
+                if r == 0:  # the status endpoint after 1, 2 and 3 scans per ticket
+                    statuses.append(run_load(base, token, status_jobs, 1))
+        lines.append(rounds_row(f"floor: bare authenticated DRF POST, {args.clients} clients", floors))
+        for label, _ in PHASES:
+            runs, ratios = phases[label]
+            lines.append(rounds_row(f"redeem {label}, {args.clients} clients", runs, ratios))
         floor1 = run_load(base, token, [ping] * 1000, 1)
         lines.append(row("floor, 1 client", floor1))
-        lines.append(row("redeem entry, 1 client", run_load(base, token, scans("entry", secrets[:1000]), 1), floor1))
+        spare = secrets[args.rounds * n:]
+        lines.append(row("redeem entry, 1 client", run_load(base, token, scans("entry", spare[:1000]), 1), floor1))
         statuses.append(run_load(base, token, status_jobs, 1))
-        n = len(secrets)
-        for scans_so_far, measured in zip([n, 2 * n, 3 * n, 3 * n + 1000], statuses, strict=True):
-            lines.append(row(f"list status, {n:,} tickets scanned, {scans_so_far:,} scans, 1 client", measured))
+        total = args.rounds * n + 1000
+        points = [(n, n), (n, 2 * n), (n, 3 * n), (total, 3 * args.rounds * n + 1000)]
+        for (tickets, scans_so_far), measured in zip(points, statuses, strict=True):
+            lines.append(row(f"list status, {tickets:,} tickets scanned, {scans_so_far:,} scans, 1 client", measured))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
@@ -243,9 +288,11 @@ def main() -> None:
         raise SystemExit("bench/checkin.py needs PostgreSQL in DATABASE_URL")
     recreate_database(url)
     setup_django(url)
-    organizer, event, clist, token, secrets = seed(args.tickets)
+    # Each round scans its own tickets; 1,000 more for the single-client entries.
+    organizer, event, clist, token, secrets = seed(args.tickets * args.rounds + 1000)
     print(f"Seeded {len(secrets)} tickets; gunicorn with {args.workers} sync workers; {args.clients} clients; "
-          f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
+          f"{args.rounds} rounds of {args.tickets:,} distinct tickets; load average before: {os.getloadavg()[0]:.1f}",
+          flush=True)
     for line in http_phases(args, url, organizer, event, clist, token, secrets):
         print(line)
     for line in bulk_phases(args, event):
