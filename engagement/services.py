@@ -110,6 +110,9 @@ def _post(
     locked: bool = False,
 ) -> LedgerEntry:
     at = at or timezone.now()
+    if activity is not None and activity.pk is None:
+        # What Model.save() would refuse: the hand-written INSERT would otherwise store no activity.
+        raise ValueError("award/spend/refund/adjust need a saved activity.")
     # The hash is of what was asked (``requested``, before any campaign boost), so that a replay
     # still matches after the campaign has ended.
     asked_points, asked_xp = requested or (points, xp)

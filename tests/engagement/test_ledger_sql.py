@@ -136,3 +136,9 @@ def test_the_hot_statements_are_prepared_on_postgresql(member):
     assert 'INSERT INTO "engagement_ledgerentry"' in prepared
     assert 'UPDATE "engagement_member"' in prepared
     assert "FOR NO KEY UPDATE" in prepared
+
+
+def test_an_unsaved_activity_is_refused_as_model_save_would(member):
+    with pytest.raises(ValueError, match="saved activity"):
+        services.award(member=member, reason="manual", points=5, activity=Activity(name="Draft", slug="draft"))
+    assert not LedgerEntry.objects.exists()
