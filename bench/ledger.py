@@ -7,7 +7,7 @@ award() sends (captured at start-up: rule and campaign lookups, member row lock,
 savepoint, balance UPDATE, INSERT of the entry, leaderboard totals, commit) straight through psycopg,
 with no ORM, no signals and no Python domain logic: what the ORM path can approach, not beat.
 
-    .venv/bin/python bench/ledger.py [--awards 4000] [--workers 4] [--members 2000] [--rounds 5]
+    .venv/bin/python bench/ledger.py [--awards 8000] [--workers 4] [--members 2000] [--rounds 5]
 """
 
 import argparse
@@ -159,7 +159,7 @@ def _get(queue, target):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--awards", type=int, default=4000, help="awards per side")
+    parser.add_argument("--awards", type=int, default=8000, help="awards per side and round")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)

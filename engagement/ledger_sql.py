@@ -2,9 +2,10 @@
 the ORM).
 
 Every award, spend, refund and adjustment runs the statements below. Their SQL text is built once per
-process; values go through the fields' own ``get_db_prep_save`` and rows come back through the ORM's
-converters. The SQL is the common ground of PostgreSQL and SQLite (``RETURNING``, ``ON CONFLICT DO
-NOTHING``, ``CASE``); the row lock comes from Django's backend features.
+process, for the default database (``@cache`` on the builders); values go through the fields' own
+``get_db_prep_save`` and rows come back through the ORM's converters. The SQL is the common ground of
+PostgreSQL and SQLite (``RETURNING``, ``ON CONFLICT DO NOTHING``, ``CASE``); the row lock comes from
+Django's backend features.
 
 The guarantees stay where they were: the member row lock, the conditional balance UPDATE, the CHECK
 constraints and the idempotency key's unique index. ``services`` decides; this module only talks.
@@ -19,7 +20,7 @@ from engagement.models import Campaign, EarningRule, LedgerEntry, Member
 
 
 @cache
-def _lock_member_sql(vendor: str) -> str:
+def _lock_member_sql() -> str:
     # NO KEY: it excludes every other balance writer (they all take this lock) but not the KEY SHARE
     # locks of foreign-key checks, so inserting rows that point at the member (tickets, redemptions)
     # elsewhere never waits for an award.
@@ -28,7 +29,7 @@ def _lock_member_sql(vendor: str) -> str:
 
 
 def lock_member(member_id: int) -> Member:
-    rows = sql.fetch(_lock_member_sql(sql.db().vendor), [member_id])
+    rows = sql.fetch(_lock_member_sql(), [member_id])
     if not rows:
         raise Member.DoesNotExist(f"No member {member_id}.")
     return sql.build(Member, rows[0])
@@ -40,7 +41,7 @@ RULE_FIELDS = ("id", "reason", "points", "xp", "daily_cap", "lifetime_cap")
 
 
 @cache
-def _rule_sql(vendor: str) -> str:
+def _rule_sql() -> str:
     c = lambda name: sql.column(EarningRule, name)  # noqa: E731
     return (f"SELECT {sql.columns(EarningRule, names=RULE_FIELDS)} FROM {sql.table(EarningRule)} "
             f"WHERE {c('reason')} = %s AND {c('active')}")
@@ -48,12 +49,12 @@ def _rule_sql(vendor: str) -> str:
 
 def active_rule(reason: str) -> EarningRule | None:
     """The active earning rule for ``reason`` (the fields an award reads; the rest load on access)."""
-    rows = sql.fetch(_rule_sql(sql.db().vendor), [reason])
+    rows = sql.fetch(_rule_sql(), [reason])
     return sql.build(EarningRule, rows[0], RULE_FIELDS) if rows else None
 
 
 @cache
-def _campaign_probe_sql(vendor: str) -> str:
+def _campaign_probe_sql() -> str:
     c = lambda name: sql.column(Campaign, name)  # noqa: E731
     return (f"SELECT 1 FROM {sql.table(Campaign)} WHERE {c('active')} AND {c('starts_at')} <= %s "
             f"AND {c('ends_at')} > %s LIMIT 1")
@@ -62,11 +63,11 @@ def _campaign_probe_sql(vendor: str) -> str:
 def any_campaign_running(at) -> bool:
     """Whether any campaign is running at ``at`` (served by the partial index on active campaigns)."""
     value = sql.prep(Campaign, "starts_at", at)
-    return bool(sql.fetch(_campaign_probe_sql(sql.db().vendor), [value, value]))
+    return bool(sql.fetch(_campaign_probe_sql(), [value, value]))
 
 
 @cache
-def _awards_sql(vendor: str, lifetime: bool) -> str:
+def _awards_sql(lifetime: bool) -> str:
     e = lambda name: sql.column(LedgerEntry, name)  # noqa: E731
     where = f"{e('member')} = %s AND {e('reason')} = %s"
     if lifetime:
@@ -81,7 +82,7 @@ def count_awards(*, member_id: int, reason: str, day: tuple, lifetime: bool) -> 
     range of the (member, reason, created) index."""
     start, end = (sql.prep(LedgerEntry, "created", at) for at in day)
     params = [start, end, member_id, reason] if lifetime else [member_id, reason, start, end]
-    total, today = sql.fetch(_awards_sql(sql.db().vendor, lifetime), params)[0]
+    total, today = sql.fetch(_awards_sql(lifetime), params)[0]
     return int(total), int(today)
 
 
@@ -92,7 +93,7 @@ ENTRY_FIELDS = ("member", "points", "xp", "reason", "activity", "actor", "meta",
 
 
 @cache
-def _insert_entry_sql(vendor: str) -> str:
+def _insert_entry_sql() -> str:
     # No conflict target: the only unique index a new row can hit is the idempotency key's, and without
     # a target the statement also works while that constraint is briefly gone (a negative-control test
     # drops it). A conflict returns no row, after waiting for the other writer to commit or roll back.
@@ -101,20 +102,25 @@ def _insert_entry_sql(vendor: str) -> str:
             f"ON CONFLICT DO NOTHING RETURNING {sql.column(LedgerEntry, 'id')}")
 
 
+@cache
+def _entry_fields() -> list:
+    return [LedgerEntry._meta.get_field(name) for name in ENTRY_FIELDS]
+
+
 def insert_entry(entry: LedgerEntry) -> bool:
     """INSERT ``entry`` and set its primary key; False (and no row) if its idempotency key is taken."""
-    get = LedgerEntry._meta.get_field
-    params = [sql.prep(LedgerEntry, name, getattr(entry, get(name).attname)) for name in ENTRY_FIELDS]
-    rows = sql.fetch(_insert_entry_sql(sql.db().vendor), params)
+    db = sql.db()
+    params = [field.get_db_prep_save(getattr(entry, field.attname), db) for field in _entry_fields()]
+    rows = sql.fetch(_insert_entry_sql(), params)
     if not rows:
         return False
     entry.pk = rows[0][0]
-    entry._state.adding, entry._state.db = False, sql.db().alias
+    entry._state.adding, entry._state.db = False, db.alias
     return True
 
 
 @cache
-def _move_balance_sql(vendor: str, guarded: bool) -> str:
+def _move_balance_sql(guarded: bool) -> str:
     m = lambda name: sql.column(Member, name)  # noqa: E731
     guard = f" AND {m('points')} >= %s" if guarded else ""
     # The SQL of F("points") + n: the increment happens in the database, under the member lock.
@@ -126,16 +132,16 @@ def move_balance(*, member_id: int, points: int, xp: int, level: int, guarded: b
     """Add ``points`` and ``xp`` to the cached balances and set ``level``. ``guarded``: only if the
     balance covers a removal (False, and nothing written, if it does not)."""
     params = [points, xp, level, member_id] + ([-points] if guarded else [])
-    return sql.execute(_move_balance_sql(sql.db().vendor, guarded), params).rowcount == 1
+    return sql.execute(_move_balance_sql(guarded), params).rowcount == 1
 
 
 @cache
-def _key_sql(vendor: str) -> str:
+def _key_sql() -> str:
     e = lambda name: sql.column(LedgerEntry, name)  # noqa: E731
     return f"SELECT {e('id')}, {e('request_hash')} FROM {sql.table(LedgerEntry)} WHERE {e('idempotency_key')} = %s"
 
 
 def entry_for_key(key: str) -> tuple[int, str] | None:
     """(id, request hash) of the entry written with idempotency ``key``, if any."""
-    rows = sql.fetch(_key_sql(sql.db().vendor), [key])
+    rows = sql.fetch(_key_sql(), [key])
     return tuple(rows[0]) if rows else None
