@@ -1,5 +1,7 @@
 """The migrations describe the models exactly, and the indexes declared there exist in the database."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -7,8 +9,10 @@ from django.db import connection
 
 @pytest.mark.django_db
 def test_the_models_need_no_new_migration():
-    # Exits non-zero (SystemExit) if any model change has no migration.
-    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+    out = StringIO()
+    # --check also exits non-zero (SystemExit) if any model change has no migration.
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert out.getvalue().strip() == "No changes detected"
 
 
 @pytest.mark.django_db
