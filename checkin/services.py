@@ -66,29 +66,18 @@ class BulkResult:
 # bulk-vs-single concurrency test found exactly that.)
 
 
-@cache
-def _lock_sql(model, where: str, vendor: str) -> str:
-    return f"SELECT {rawsql.columns(model, 'r')} FROM {rawsql.table(model)} r WHERE {where}{rawsql.for_update()}"
-
-
-def _locked_row(model, where: str, params: list):
-    # Hand-written (see ``config.sql``): this runs twice on every scan, and the ORM's query compilation
-    # cost more than the query itself. ``where`` selects at most one row (a unique key).
-    found = rawsql.fetch(_lock_sql(model, where, rawsql.db().vendor), params)
-    return rawsql.build(model, found[0]) if found else None
-
-
 def lock_ticket(*, event_ids: set[int], secret: str | None = None, pk: int | None = None) -> Ticket | None:
     where, value = ("r.secret = %s", secret) if secret is not None else ("r.id = %s", pk)
-    # Looked up by its unique key alone, then checked against the scanner's events in Python.
-    ticket = _locked_row(Ticket, where, [value])
+    # Looked up by its unique key alone, then checked against the scanner's events in Python. Hand-written
+    # (see ``config.sql``): this and lock_state run on every scan, and compiling them cost more than running.
+    ticket = rawsql.locked_row(Ticket, where, [value])
     return ticket if ticket is not None and ticket.event_id in event_ids else None
 
 
 def lock_state(*, ticket_id: int, list_id: int) -> TicketListState | None:
     # Bulk checkout flips state rows with an UPDATE (row locks), so holding this row lock while we judge
     # makes a single scan and a bulk checkout of the same person serialise instead of both exiting.
-    return _locked_row(TicketListState, "r.ticket_id = %s AND r.checkin_list_id = %s", [ticket_id, list_id])
+    return rawsql.locked_row(TicketListState, "r.ticket_id = %s AND r.checkin_list_id = %s", [ticket_id, list_id])
 
 
 # --- Rules -------------------------------------------------------------------------------------------

@@ -105,6 +105,18 @@ def split(row, *models) -> list:
     return found
 
 
+@cache
+def _locked_row_sql(model, where: str) -> str:
+    return f"SELECT {columns(model, 'r')} FROM {table(model)} r WHERE {where}{for_update()}"
+
+
+def locked_row(model, where: str, params):
+    """The row of ``model`` that ``where`` selects (over the alias ``r``; a unique key, so at most one),
+    locked for the rest of the transaction (``for_update``), as a model instance; None if there is none."""
+    found = fetch(_locked_row_sql(model, where), params)
+    return build(model, found[0]) if found else None
+
+
 def prep(model, name: str, value):
     """``value`` of field ``name`` as the ORM would send it in an INSERT or UPDATE."""
     return model._meta.get_field(name).get_db_prep_save(value, db())

@@ -19,20 +19,14 @@ from engagement.models import Campaign, EarningRule, LedgerEntry, Member
 # --- Member lock -------------------------------------------------------------------------------------
 
 
-@cache
-def _lock_member_sql() -> str:
-    # NO KEY: it excludes every other balance writer (they all take this lock) but not the KEY SHARE
-    # locks of foreign-key checks, so inserting rows that point at the member (tickets, redemptions)
-    # elsewhere never waits for an award.
-    return f"SELECT {sql.columns(Member)} FROM {sql.table(Member)} WHERE {sql.column(Member, 'id')} = %s" + (
-        sql.for_update())
-
-
 def lock_member(member_id: int) -> Member:
-    rows = sql.fetch(_lock_member_sql(), [member_id])
-    if not rows:
+    # FOR NO KEY UPDATE (config.sql.for_update): it excludes every other balance writer (they all take
+    # this lock) but not the KEY SHARE locks of foreign-key checks, so inserting rows that point at the
+    # member (tickets, redemptions) elsewhere never waits for an award.
+    member = sql.locked_row(Member, "r.id = %s", [member_id])
+    if member is None:
         raise Member.DoesNotExist(f"No member {member_id}.")
-    return sql.build(Member, rows[0])
+    return member
 
 
 # --- Rules, campaigns, caps --------------------------------------------------------------------------
