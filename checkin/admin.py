@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from checkin import services
 from checkin.models import CheckinList, CheckoutBatch, Event, Organizer, OrganizerMembership, Scan, Ticket
-from engagement.admin_readonly import ReadOnlyAdmin
+from config.admin_readonly import ReadOnlyAdmin
 
 
 class MembershipInline(admin.TabularInline):

@@ -1,7 +1,7 @@
 """Check-in domain errors. Refused scans are not errors (they are stored and returned as results);
 these are for requests that cannot be judged at all."""
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 
 
 class CheckinError(DomainError):

@@ -15,7 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: "not_authenticated",

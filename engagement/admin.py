@@ -4,9 +4,9 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from config.admin_readonly import ReadOnlyAdmin
+from config.errors import DomainError
 from engagement import services
-from engagement.admin_readonly import ReadOnlyAdmin
-from engagement.errors import DomainError
 from engagement.leaderboards.index import set_visibility
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
 

@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from config.admin_readonly import ReadOnlyAdmin
 from engagement.achievement_rules import validate_rule
-from engagement.admin_readonly import ReadOnlyAdmin
 from engagement.models import Achievement, Campaign, MemberAchievement
 from engagement.tasks import evaluate_achievements
 

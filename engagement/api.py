@@ -13,11 +13,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from engagement import leaderboards, profiles, ratelimit, selectors, services
+from config import ratelimit
+from config.idempotency import idempotency_key
+from config.permissions import has_perm
+from engagement import leaderboards, profiles, selectors, services
 from engagement.errors import CapReached, DomainError
 from engagement.leaderboards import index as leaderboard_index
 from engagement.models import Member
-from engagement.permissions import has_perm
 from engagement.serializers import (
     AdminLeaderboardRowSerializer,
     AdminLeaderboardSerializer,
@@ -27,8 +29,6 @@ from engagement.serializers import (
     ProfileSerializer,
 )
 from engagement.services import member_for_user
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class MetaField(serializers.JSONField):
@@ -40,15 +40,6 @@ class MetaField(serializers.JSONField):
             raise serializers.ValidationError("meta must be an object.")
         return value
 
-
-def idempotency_key(request, *, scope: str, body_key: str | None = None) -> str | None:
-    """The client's key (header or body), namespaced per caller so two clients never collide."""
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or body_key or "").strip()
-    if not key:
-        return None
-    if len(key) > 120:
-        raise DomainError("Idempotency keys are at most 120 characters.", code="validation_error")
-    return f"{scope}:{request.user.pk}:{key}"
 
 
 class AuthThrottle(AnonRateThrottle):

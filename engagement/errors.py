@@ -1,17 +1,9 @@
-"""Domain errors with stable machine codes. Translated to HTTP in config/exceptions.py only."""
+"""The ledger's errors, with stable machine codes. Translated to HTTP in config/exceptions.py only."""
 
+from config.errors import DomainError
 
-class DomainError(Exception):
-    status_code = 400
-    default_code = "error"
-
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None, **extra):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.default_code
-        if status_code is not None:
-            self.status_code = status_code
-        self.extra = extra
+__all__ = ["CapReached", "DomainError", "IdempotencyConflict", "InsufficientPoints", "LedgerError", "ProfileError",
+           "UnknownReason"]
 
 
 class LedgerError(DomainError):

@@ -18,7 +18,7 @@ def evaluate_achievements(*, member_id: int) -> int:
 
 @shared_task(acks_late=True, max_retries=5, default_retry_delay=60)
 def send_achievement_email(*, member_achievement_id: int) -> int:
-    from engagement.emails import send_templated
+    from config.emails import send_templated
     from engagement.models import MemberAchievement
 
     unlock = (

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from engagement.admin_readonly import ReadOnlyAdmin
+from config.admin_readonly import ReadOnlyAdmin
 from points_bridge import services
 from points_bridge.models import AwardRule, Claim, ClaimTemplate, OutboxEntry
 

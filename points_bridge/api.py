@@ -12,11 +12,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import DomainError
+from config.idempotency import idempotency_key
+from config.permissions import has_perm
 from engagement import leaderboards, services
-from engagement.api import idempotency_key
-from engagement.errors import DomainError
 from engagement.models import Member
-from engagement.permissions import has_perm
 from engagement.services import member_for_user
 from points_bridge import point_system, selectors, tokens
 from points_bridge import services as bridge

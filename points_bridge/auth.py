@@ -8,7 +8,7 @@ a reverse proxy, list the proxy's address only if the proxy itself restricts who
 import hmac
 import ipaddress
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 from points_bridge import conf
 
 

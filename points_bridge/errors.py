@@ -1,6 +1,6 @@
 """Bridge domain errors. They reuse engagement's DomainError so config/exceptions.py translates them."""
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 
 
 class ClaimError(DomainError):

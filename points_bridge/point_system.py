@@ -15,8 +15,9 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from config.errors import DomainError
 from engagement import services
-from engagement.errors import CapReached, DomainError, InsufficientPoints
+from engagement.errors import CapReached, InsufficientPoints
 from engagement.models import LedgerEntry, Member
 from points_bridge import conf
 

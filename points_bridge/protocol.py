@@ -15,8 +15,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.csrf import csrf_exempt
 
+from config.errors import DomainError
 from config.exceptions import suspicious_payload
-from engagement.errors import DomainError
 from points_bridge import point_system
 from points_bridge.auth import ProtocolAuthError, authorize
 from points_bridge.point_system import MAX_ID, MAX_POINTS, TYPES, Change

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from config.errors import DomainError
 from engagement import services
-from engagement.errors import CapReached, DomainError
+from engagement.errors import CapReached
 from engagement.models import Member
 from points_bridge import tokens
 from points_bridge.errors import ClaimError, MemberCodeError

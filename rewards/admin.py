@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 
-from engagement.admin_readonly import ReadOnlyAdmin
-from engagement.errors import DomainError
+from config.admin_readonly import ReadOnlyAdmin
+from config.errors import DomainError
 from rewards import overview, services
 from rewards.models import EngagementOverview, Redemption, Reward
 from rewards.presets import PRESETS

@@ -8,8 +8,8 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engagement import ratelimit
-from engagement.api import idempotency_key
+from config import ratelimit
+from config.idempotency import idempotency_key
 from engagement.services import member_for_user
 from rewards import conf, selectors, services
 from rewards.metadata import SCHEMAS

@@ -4,7 +4,7 @@ from django.conf import settings
 
 
 def redeem_rate() -> str:
-    """Redemptions per member, in engagement.ratelimit syntax (default: DRF's "redeem" rate, 5/hour)."""
+    """Redemptions per member, in config.ratelimit syntax (default: DRF's "redeem" rate, 5/hour)."""
     default = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("redeem", "5/hour")
     return getattr(settings, "REWARDS_REDEEM_RATE", default)
 

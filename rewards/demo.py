@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 from engagement.services import member_for_user
 from rewards import services
 from rewards.models import Reward

@@ -1,9 +1,9 @@
-"""What each redemption email says and to whom; rendering and sending is engagement.emails."""
+"""What each redemption email says and to whom; rendering and sending is config.emails."""
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from engagement.emails import send_templated
+from config.emails import send_templated
 from rewards import conf
 from rewards.metadata import delivery
 from rewards.models import Redemption

@@ -1,6 +1,6 @@
 """Rewards' domain errors. Each carries a stable ``code``; config/exceptions.py turns them into JSON."""
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 
 
 class RewardsError(DomainError):

@@ -13,9 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.errors import DomainError
 from engagement import profiles
 from engagement import services as ledger
-from engagement.errors import DomainError, IdempotencyConflict
+from engagement.errors import IdempotencyConflict
 from engagement.models import Member
 from rewards import tasks
 from rewards.errors import (

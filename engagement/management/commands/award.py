@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from config.errors import DomainError
 from engagement import services
-from engagement.errors import DomainError
 from engagement.models import Activity
 
 

@@ -8,7 +8,7 @@ import time
 
 from django.core.cache import cache
 
-from engagement.errors import DomainError
+from config.errors import DomainError
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}
