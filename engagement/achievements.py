@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from config import outbox
 from engagement import services
 from engagement.achievement_rules import MemberFacts, Progress, progress
 from engagement.models import Achievement, LedgerEntry, Member, MemberAchievement
@@ -110,7 +111,7 @@ def _unlock(*, member: Member, achievement: Achievement, at: datetime) -> Member
             MemberAchievement.objects.filter(pk=unlock.pk).update(entry=unlock.entry)
         from engagement.tasks import send_achievement_email
 
-        send_achievement_email.delay_on_commit(member_achievement_id=unlock.pk)
+        outbox.enqueue(send_achievement_email, member_achievement_id=unlock.pk)
     return unlock
 
 
@@ -170,4 +171,4 @@ def on_entry_posted(sender, entry: LedgerEntry, member: Member, **kwargs) -> Non
     if moves_achievements(entry):
         from engagement.tasks import evaluate_achievements
 
-        evaluate_achievements.delay_on_commit(member_id=member.pk)
+        outbox.enqueue(evaluate_achievements, member_id=member.pk)

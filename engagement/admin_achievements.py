@@ -5,7 +5,9 @@ import json
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from config import outbox
 from config.admin_readonly import ReadOnlyAdmin
 from engagement.achievement_rules import validate_rule
 from engagement.models import Achievement, Campaign, MemberAchievement
@@ -62,8 +64,9 @@ class MemberAchievementAdmin(ReadOnlyAdmin):
     @admin.action(description="Re-evaluate the selected members' achievements")
     def reevaluate(self, request, queryset):
         member_ids = set(queryset.values_list("member_id", flat=True))
-        for member_id in member_ids:
-            evaluate_achievements.delay(member_id=member_id)
+        with transaction.atomic():  # through the outbox: a broker outage delays the evaluations, never loses them
+            for member_id in sorted(member_ids):
+                outbox.enqueue(evaluate_achievements, member_id=member_id)
         self.message_user(request, f"Queued {len(member_ids)} member(s) for evaluation.")
 
 

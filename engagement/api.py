@@ -42,7 +42,7 @@ class MetaField(serializers.JSONField):
 
 
 
-class AuthThrottle(AnonRateThrottle):
+class AuthThrottle(ratelimit.CacheSafeThrottle, AnonRateThrottle):
     scope = "auth"
 
 

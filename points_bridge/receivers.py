@@ -1,6 +1,7 @@
 """Receivers of other apps' signals. They only write rows in the sender's transaction and enqueue
 Celery tasks on commit (ids only); no I/O happens inline."""
 
+from config import outbox
 from points_bridge import forwarding, rules
 
 
@@ -21,4 +22,4 @@ def award_checkin(sender, scan, ticket, checkin_list, **kwargs) -> None:
         return
     from points_bridge.tasks import award_checkin as task
 
-    task.delay_on_commit(scan_id=scan.pk)
+    outbox.enqueue(task, scan_id=scan.pk)

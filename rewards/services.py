@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import outbox
 from config.errors import DomainError
 from engagement import profiles
 from engagement import services as ledger
@@ -130,9 +131,9 @@ def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) ->
         took_stock=took_stock, spend_entry=entry, idempotency_key=key, created=at,
     )
     _deliver_now(member=locked, reward=reward)
-    tasks.send_redemption_email.delay_on_commit(redemption_id=redemption.pk, event="redeemed")
+    outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="redeemed")
     if pending:
-        tasks.notify_admins_of_pending.delay_on_commit(redemption_id=redemption.pk)
+        outbox.enqueue(tasks.notify_admins_of_pending, redemption_id=redemption.pk)
     for name in ("points", "xp", "level", "avatar_url", "animated_avatar_url", "avatar_upload_unlocked"):
         setattr(member, name, getattr(locked, name))
     redemption.replayed = False
@@ -186,7 +187,7 @@ def approve(*, redemption_id: int, actor=None, note: str = "", at: datetime | No
     """pending → approved. InvalidTransition (409) from any other status."""
     redemption = _claim(redemption_id=redemption_id, action="approve", actor=actor, note=note,
                         at=at or timezone.now())
-    tasks.send_redemption_email.delay_on_commit(redemption_id=redemption.pk, event="approved")
+    outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="approved")
     return redemption
 
 
@@ -208,7 +209,7 @@ def reject(*, redemption_id: int, actor=None, note: str = "", at: datetime | Non
         restock(reward_id=redemption.reward_id)
     Redemption.objects.filter(pk=redemption.pk).update(refund_entry=entry)
     redemption.refund_entry = entry
-    tasks.send_redemption_email.delay_on_commit(redemption_id=redemption.pk, event="rejected")
+    outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="rejected")
     return redemption
 
 
@@ -222,7 +223,7 @@ def fulfil(*, redemption_id: int, actor=None, note: str = "", at: datetime | Non
     """approved → fulfilled (the parcel left, the code was sent). InvalidTransition otherwise."""
     redemption = _claim(redemption_id=redemption_id, action="fulfil", actor=actor, note=note,
                         at=at or timezone.now())
-    tasks.send_redemption_email.delay_on_commit(redemption_id=redemption.pk, event="fulfilled")
+    outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="fulfilled")
     return redemption
 
 

@@ -164,10 +164,12 @@ def test_an_unlock_that_raises_the_level_cascades_to_level_achievements(member):
 
 @pytest.fixture
 def enqueued(monkeypatch):
+    from config import outbox
     from engagement.tasks import evaluate_achievements
 
     calls = []
-    monkeypatch.setattr(evaluate_achievements, "delay_on_commit", lambda **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(outbox, "enqueue",
+                        lambda task, **kwargs: calls.append(kwargs) if task is evaluate_achievements else None)
     achievements.clear_triggers()
     yield calls
     achievements.clear_triggers()

@@ -1,0 +1,135 @@
+"""The transactional outbox: no side effect of a committed change is ever lost.
+
+Every Celery task that a change implies (achievement evaluation, emails, check-in awards, …) is recorded
+with ``enqueue(task, **kwargs)`` as an ``OutboxTask`` row *in the change's own transaction*, so the row
+commits or rolls back with the change. After commit the row is relayed to Celery; when the broker is
+down that relay only logs a warning and the request still answers as usual.
+
+A row is finished only when its task has run: the worker runs ``run(outbox_id=...)``, which claims the row
+(``SELECT … FOR UPDATE SKIP LOCKED`` of an unfinished row), calls the task's body in-process, and marks
+it done in the same transaction. So:
+
+- delivered at least once: the beat ``sweep`` sends every unfinished row whose ``due_at`` has passed,
+  including rows whose relay failed and rows whose message a broker without persistence forgot;
+- applied once: a second message for a row finds it done (or locked by the worker running it) and does
+  nothing. Database effects of the task commit together with ``done_at``; an email that was sent right
+  before a crash between send and commit is the one duplicate left possible (as with ``acks_late``).
+
+A task that raises is rolled back, the error and the attempt are recorded, and the row comes due again
+with exponential backoff; nothing gives up on its own. The admin lists rows with their errors.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from config.logs import warn_now_and_then
+from config.models import OutboxTask
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 500
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def enqueue(task, /, **kwargs) -> OutboxTask:
+    """Record that ``task(**kwargs)`` must run once the current transaction commits; relay it then."""
+    now = timezone.now()
+    row = OutboxTask.objects.create(task=task.name, kwargs=kwargs, created=now, due_at=now + _resend_after(0))
+    transaction.on_commit(partial(relay, row.pk))
+    return row
+
+
+def relay(outbox_id: int) -> bool:
+    """Hand one row to the broker. Never raises: a broker outage leaves the row to the sweep."""
+    from config.tasks import run_outbox_task
+
+    try:
+        run_outbox_task.apply_async(kwargs={"outbox_id": outbox_id})
+    except Exception as exc:  # noqa: BLE001 - any broker trouble; the row is safe in the database
+        warn_now_and_then(log, "Outbox task %s waits for the sweep: the broker refused it (%s)", outbox_id, exc)
+        return False
+    return True
+
+
+def send_on_commit(task, /, **kwargs) -> None:
+    """For tasks whose own table already records the work (forwarding's outbox): publish after commit,
+    and never let a broker outage turn the committed request into an error; their sweep sends again."""
+
+    def publish() -> None:
+        try:
+            task.apply_async(kwargs=kwargs)
+        except Exception as exc:  # noqa: BLE001 - any broker trouble
+            warn_now_and_then(log, "Task %s waits for its sweep: the broker refused it (%s)", task.name, exc)
+
+    transaction.on_commit(publish)
+
+
+def run(*, outbox_id: int) -> bool:
+    """Run one row's task once (the worker's side). Returns whether it ran now."""
+    try:
+        with transaction.atomic():
+            row = (OutboxTask.objects.select_for_update(skip_locked=True)
+                   .filter(pk=outbox_id, done_at__isnull=True).first())
+            if row is None:
+                return False  # done already, or being run by another worker right now
+            current_app.tasks[row.task](**row.kwargs)
+            OutboxTask.objects.filter(pk=row.pk).update(done_at=timezone.now())
+        return True
+    except Exception as exc:
+        log.warning("Outbox task %s failed; it will be retried: %r", outbox_id, exc)
+        _record_failure(outbox_id, exc)
+        return False
+
+
+def sweep(*, at: datetime | None = None) -> int:
+    """Beat: send again every unfinished row that is due; forget finished rows after OUTBOX_KEEP_DAYS.
+
+    Each sent row's next ``due_at`` doubles with every send, so a long worker outage queues a few
+    duplicate wake-ups per row (harmless: a done row is skipped), not one per sweep."""
+    at = at or timezone.now()
+    rows = list(OutboxTask.objects.filter(done_at__isnull=True, due_at__lte=at)
+                .order_by("due_at").values_list("pk", "dispatches")[:SWEEP_BATCH])
+    sent = 0
+    for outbox_id, dispatches in rows:
+        OutboxTask.objects.filter(pk=outbox_id).update(due_at=at + _resend_after(dispatches + 1),
+                                                       dispatches=F("dispatches") + 1)
+        if not relay(outbox_id):
+            break  # the broker is down: every other row would fail the same way; the next sweep tries again
+        sent += 1
+    purge(before=at - timedelta(days=settings.OUTBOX_KEEP_DAYS))
+    return sent
+
+
+def purge(*, before: datetime) -> int:
+    old = OutboxTask.objects.filter(done_at__lt=before).values_list("pk", flat=True)[:SWEEP_BATCH * 10]
+    return OutboxTask.objects.filter(pk__in=list(old)).delete()[0]
+
+
+def oldest_pending_age(*, at: datetime | None = None) -> timedelta | None:
+    """How long the oldest unfinished row has waited (None when nothing waits): the outbox lag."""
+    oldest = OutboxTask.objects.filter(done_at__isnull=True).aggregate(oldest=Min("created"))["oldest"]
+    return None if oldest is None else (at or timezone.now()) - oldest
+
+
+def pending_count() -> int:
+    return OutboxTask.objects.filter(done_at__isnull=True).count()
+
+
+def _record_failure(outbox_id: int, exc: Exception) -> None:
+    row = OutboxTask.objects.filter(pk=outbox_id, done_at__isnull=True).values("attempts").first()
+    if row is None:
+        return
+    OutboxTask.objects.filter(pk=outbox_id).update(
+        attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        due_at=timezone.now() + _resend_after(row["attempts"] + 1),
+    )
+
+
+def _resend_after(times: int) -> timedelta:
+    return min(timedelta(seconds=settings.OUTBOX_RESEND_SECONDS) * 2 ** min(times, 12), MAX_BACKOFF)

@@ -1,0 +1,137 @@
+"""The transactional outbox (config/outbox.py): a committed change's side effects survive a broker outage.
+
+The broker is taken away by making every publish fail as kombu does when Redis refuses the connection
+(``broker_down``); tests/test_outage.py does the same with a real redis-server that is stopped.
+"""
+
+from datetime import timedelta
+
+import pytest
+from celery import shared_task
+from celery.app.task import Task
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from config import outbox
+from config.models import OutboxTask
+from engagement import services
+from engagement.models import LedgerEntry, MemberAchievement
+
+LATER = timedelta(minutes=5)
+attempts = {"flaky": 0}
+
+
+@shared_task(name="tests.outbox.flaky")
+def flaky(*, fail_times: int) -> None:
+    attempts["flaky"] += 1
+    if attempts["flaky"] <= fail_times:
+        raise ConnectionError("the SMTP server hung up")
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Every publish fails as kombu's does with Redis gone; ``broker_down.undo()`` brings the broker back."""
+
+    def refuse(self, *args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(Task, "apply_async", refuse)
+    return monkeypatch
+
+
+def first_comment_unlocks(member) -> int:
+    return MemberAchievement.objects.filter(member=member, achievement__code="first_comment").count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_answers_normally_and_the_evaluation_runs_once_when_it_is_back(member, broker_down):
+    entry = services.award(member=member, reason="comment_create")  # commits; the relay fails quietly
+
+    assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+    row = OutboxTask.objects.get()
+    assert (row.task, row.kwargs, row.done_at) == ("engagement.tasks.evaluate_achievements",
+                                                   {"member_id": member.pk}, None)
+    assert first_comment_unlocks(member) == 0
+
+    broker_down.undo()
+    assert outbox.sweep(at=timezone.now() + LATER) == 1  # eager here: the worker's side runs at once
+    assert first_comment_unlocks(member) == 1
+    assert [m.subject for m in mail.outbox] == ["Achievement unlocked: First comment"]
+    assert not OutboxTask.objects.filter(done_at__isnull=True).exists()
+
+    # Delivered again (a duplicate message, a second sweep): applied once all the same.
+    assert outbox.run(outbox_id=row.pk) is False
+    assert outbox.sweep(at=timezone.now() + LATER * 100) == 0
+    assert first_comment_unlocks(member) == 1 and len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_without_the_outbox_the_write_fails_after_commit_and_the_evaluation_is_lost(
+        member, broker_down):
+    # What every service did before: publish straight from the on-commit hook.
+    broker_down.setattr(outbox, "enqueue", lambda task, **kwargs: task.delay_on_commit(**kwargs))
+
+    with pytest.raises(OperationalError):
+        services.award(member=member, reason="comment_create", idempotency_key="comment-1")
+    assert LedgerEntry.objects.filter(member=member).count() == 1  # committed, yet the caller got an error
+
+    broker_down.undo()
+    replay = services.award(member=member, reason="comment_create", idempotency_key="comment-1")
+    assert replay.replayed  # the client's retry is a replay and enqueues nothing
+    outbox.sweep(at=timezone.now() + LATER)
+    assert first_comment_unlocks(member) == 0 and mail.outbox == []  # lost for good
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_leaves_no_task_behind(member):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.award(member=member, reason="comment_create")
+        raise RuntimeError("the request failed after the award")
+    assert not OutboxTask.objects.exists() and not LedgerEntry.objects.exists()
+    assert first_comment_unlocks(member) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_task_is_recorded_backs_off_and_runs_again_until_it_succeeds():
+    attempts["flaky"] = 0
+    with transaction.atomic():
+        row = outbox.enqueue(flaky, fail_times=2)  # the relay on commit runs it (eagerly): attempt 1 fails
+
+    row.refresh_from_db()
+    assert (row.attempts, row.done_at) == (1, None)
+    assert "ConnectionError: the SMTP server hung up" in row.last_error
+    first_due = row.due_at
+    assert first_due > timezone.now() + timedelta(seconds=60)  # backing off, not hammering
+
+    assert outbox.sweep(at=first_due) == 1  # attempt 2 fails too and backs off further
+    row.refresh_from_db()
+    assert row.attempts == 2 and row.done_at is None and row.due_at > first_due
+
+    assert outbox.sweep(at=row.due_at) == 1  # attempt 3 succeeds
+    row.refresh_from_db()
+    assert row.done_at is not None and attempts["flaky"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_stops_at_the_first_refusal_and_doubles_each_rows_wait(broker_down):
+    with transaction.atomic():
+        rows = [outbox.enqueue(flaky, fail_times=0) for _ in range(3)]
+    now = timezone.now() + LATER
+    assert outbox.sweep(at=now) == 0
+    sent_once = OutboxTask.objects.get(pk=rows[0].pk)
+    assert sent_once.dispatches == 1 and sent_once.due_at == now + timedelta(seconds=120)
+    assert OutboxTask.objects.filter(dispatches=0).count() == 2  # not tried: the broker was down
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finished_rows_are_forgotten_after_the_keep_period(settings):
+    settings.OUTBOX_KEEP_DAYS = 7
+    with transaction.atomic():
+        outbox.enqueue(flaky, fail_times=0)
+    assert OutboxTask.objects.filter(done_at__isnull=False).count() == 1
+    outbox.sweep(at=timezone.now() + timedelta(days=6))
+    assert OutboxTask.objects.count() == 1
+    outbox.sweep(at=timezone.now() + timedelta(days=8))
+    assert OutboxTask.objects.count() == 0
