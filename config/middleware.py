@@ -30,13 +30,21 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        warn_now_and_then(log, "Database unavailable, answering 503: %s", exception, every=5)
-        detail = _("The database is unavailable; try again in a few seconds.")
-        if wants_json(request):
-            response = JsonResponse({"detail": detail, "code": "database_unavailable"}, status=503)
-        else:
-            response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = "5"
-        return response
+        if isinstance(exception, DATABASE_LOST):
+            return database_unavailable(request, exception)
+        return None
+
+
+DATABASE_LOST = (OperationalError, InterfaceError)
+
+
+def database_unavailable(request, exception: Exception) -> HttpResponse:
+    """503 ``database_unavailable`` with ``Retry-After``: JSON for API clients, plain text for pages."""
+    warn_now_and_then(log, "Database unavailable, answering 503: %s", exception, every=5)
+    detail = _("The database is unavailable; try again in a few seconds.")
+    if wants_json(request):
+        response = JsonResponse({"detail": detail, "code": "database_unavailable"}, status=503)
+    else:
+        response = HttpResponse(detail, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "5"
+    return response

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import DomainError
 from config.exceptions import suspicious_payload
+from config.middleware import DATABASE_LOST, database_unavailable
 from points_bridge import point_system
 from points_bridge.auth import ProtocolAuthError, authorize
 from points_bridge.point_system import MAX_ID, MAX_POINTS, TYPES, Change
@@ -62,6 +63,8 @@ def endpoint(*methods: str, write: bool = False):
                 return _domain_error(exc)
             except Http404:
                 return error("Not found.", 404, code="not_found")
+            except DATABASE_LOST as exc:  # PostgreSQL restarting: nothing was written, the client may retry
+                return database_unavailable(request, exc)
             except SuspiciousOperation as exc:  # Django's parsing limits, e.g. an oversized body
                 body, status, _ = suspicious_payload(exc)
                 return error(body["detail"], status, code=body["code"])
