@@ -42,6 +42,7 @@ KINDS = ("award", "redeem", "scan", "point_add", "claim")
 
 def prepare(members: int, tickets_per_member: int) -> dict:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Permission
     from django.core.management import call_command
     from rest_framework.authtoken.models import Token
@@ -59,8 +60,10 @@ def prepare(members: int, tickets_per_member: int) -> dict:
     frontend = users.objects.create_user("soak-frontend", password=PASSWORD)
     frontend.user_permissions.add(Permission.objects.get(codename="record_action"))
     staff = users.objects.get(username="staff")
-    people = [users.objects.create_user(f"soak-{i}", password=PASSWORD, email=f"soak-{i}@example.org")
-              for i in range(members)]
+    hashed = make_password(PASSWORD)  # once: hashing 200 passwords would take longer than the soak's set-up
+    users.objects.bulk_create([users(username=f"soak-{i}", password=hashed, email=f"soak-{i}@example.org")
+                               for i in range(members)])
+    people = list(users.objects.filter(username__startswith="soak-").exclude(pk=frontend.pk).order_by("pk"))
     event = Event.objects.get(organizer__slug="demo", slug="demo-event")
     door = CheckinList.objects.get(event=event, name="Main entrance")
     tickets = []

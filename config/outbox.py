@@ -17,15 +17,20 @@ it done in the same transaction. So:
 
 A task that raises is rolled back, the error and the attempt are recorded, and the row comes due again
 with exponential backoff; nothing gives up on its own. The admin lists rows with their errors.
+
+Tasks whose effect leaves the database (emails) say so with ``outbox_effect_outside_database=True``: when
+such a task has run but the database is lost before its row is marked done, the mark is retried until
+the database answers, instead of rolling back and sending the email a second time.
 """
 
 import logging
+import time
 from datetime import datetime, timedelta
 from functools import partial
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
@@ -34,7 +39,6 @@ from config.models import OutboxTask
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 500
-MAX_BACKOFF = timedelta(hours=1)
 
 
 def enqueue(task, /, **kwargs) -> OutboxTask:
@@ -72,35 +76,62 @@ def send_on_commit(task, /, **kwargs) -> None:
 
 def run(*, outbox_id: int) -> bool:
     """Run one row's task once (the worker's side). Returns whether it ran now."""
+    sent_outside = False
     try:
         with transaction.atomic():
             row = (OutboxTask.objects.select_for_update(skip_locked=True)
                    .filter(pk=outbox_id, done_at__isnull=True).first())
             if row is None:
                 return False  # done already, or being run by another worker right now
-            current_app.tasks[row.task](**row.kwargs)
-            OutboxTask.objects.filter(pk=row.pk).update(done_at=timezone.now())
+            task = current_app.tasks[row.task]
+            task(**row.kwargs)
+            sent_outside = getattr(task, "outbox_effect_outside_database", False)
+            _mark_done(row.pk)
         return True
     except Exception as exc:
+        if sent_outside and isinstance(exc, DatabaseError):
+            # The email left; only recording that failed (the database was lost at the commit). Running
+            # the task again would send it twice: record it as soon as the database answers instead.
+            return _mark_done_when_the_database_is_back(outbox_id, exc)
         log.warning("Outbox task %s failed; it will be retried: %r", outbox_id, exc)
         _record_failure(outbox_id, exc)
         return False
 
 
+def _mark_done(outbox_id: int) -> None:
+    OutboxTask.objects.filter(pk=outbox_id, done_at__isnull=True).update(done_at=timezone.now())
+
+
+def _mark_done_when_the_database_is_back(outbox_id: int, exc: Exception, *, tries: int = 12) -> bool:
+    """Retry for about half a minute (a PostgreSQL restart), well within OUTBOX_RESEND_SECONDS, before
+    the sweep could hand the row to another run."""
+    for attempt in range(tries):
+        close_old_connections()
+        try:
+            _mark_done(outbox_id)
+            return True
+        except DatabaseError as again:
+            exc = again
+            time.sleep(min(0.25 * 2 ** attempt, 4))
+    log.error("Outbox task %s ran, but could not be marked done (%r): it will run again", outbox_id, exc)
+    return False
+
+
 def sweep(*, at: datetime | None = None) -> int:
     """Beat: send again every unfinished row that is due; forget finished rows after OUTBOX_KEEP_DAYS.
 
-    Each sent row's next ``due_at`` doubles with every send, so a long worker outage queues a few
-    duplicate wake-ups per row (harmless: a done row is skipped), not one per sweep."""
+    Each sent row's next ``due_at`` doubles with every send (up to 8 × OUTBOX_RESEND_SECONDS), so a long
+    worker outage queues one wake-up per row every few minutes (harmless: a done row is skipped), not one
+    per sweep. A row the broker refused is left as it was, to be tried at the next sweep."""
     at = at or timezone.now()
     rows = list(OutboxTask.objects.filter(done_at__isnull=True, due_at__lte=at)
                 .order_by("due_at").values_list("pk", "dispatches")[:SWEEP_BATCH])
     sent = 0
     for outbox_id, dispatches in rows:
-        OutboxTask.objects.filter(pk=outbox_id).update(due_at=at + _resend_after(dispatches + 1),
-                                                       dispatches=F("dispatches") + 1)
         if not relay(outbox_id):
             break  # the broker is down: every other row would fail the same way; the next sweep tries again
+        OutboxTask.objects.filter(pk=outbox_id).update(due_at=at + _resend_after(dispatches + 1),
+                                                       dispatches=F("dispatches") + 1)
         sent += 1
     purge(before=at - timedelta(days=settings.OUTBOX_KEEP_DAYS))
     return sent
@@ -132,4 +163,6 @@ def _record_failure(outbox_id: int, exc: Exception) -> None:
 
 
 def _resend_after(times: int) -> timedelta:
-    return min(timedelta(seconds=settings.OUTBOX_RESEND_SECONDS) * 2 ** min(times, 12), MAX_BACKOFF)
+    """OUTBOX_RESEND_SECONDS, doubled for each earlier send or failure, at most 8 times as long: a message
+    the broker lost on a restart waits at most that long after the broker is back."""
+    return timedelta(seconds=settings.OUTBOX_RESEND_SECONDS) * 2 ** min(times, 3)

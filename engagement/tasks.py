@@ -16,7 +16,7 @@ def evaluate_achievements(*, member_id: int) -> int:
     return len(evaluate_member(member_id=member_id))
 
 
-@shared_task(acks_late=True, max_retries=5, default_retry_delay=60)
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=60, outbox_effect_outside_database=True)
 def send_achievement_email(*, member_achievement_id: int) -> int:
     from config.emails import send_templated
     from engagement.models import MemberAchievement

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from config import outbox
+from config.outbox import send_on_commit
 from engagement.models import LedgerEntry
 from points_bridge import conf
 from points_bridge.models import OutboxEntry
@@ -37,7 +37,7 @@ def enqueue(*, entry: LedgerEntry) -> OutboxEntry | None:
     from points_bridge.tasks import deliver_outbox_entry
 
     row = OutboxEntry.objects.create(entry=entry)
-    outbox.send_on_commit(deliver_outbox_entry, outbox_id=row.pk)
+    send_on_commit(deliver_outbox_entry, outbox_id=row.pk)
     return row
 
 
@@ -146,5 +146,5 @@ def requeue(
     if on_changed is not None:
         on_changed(list(OutboxEntry.objects.filter(pk__in=requeued).order_by("pk")))
     for outbox_id in requeued:
-        outbox.send_on_commit(deliver_outbox_entry, outbox_id=outbox_id)
+        send_on_commit(deliver_outbox_entry, outbox_id=outbox_id)
     return len(requeued)

@@ -10,7 +10,7 @@ from celery import shared_task
 RETRYABLE = (OSError, AnymailAPIError)  # SMTP connection trouble, provider 5xx/timeouts
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60, outbox_effect_outside_database=True)
 def send_redemption_email(self, *, redemption_id: int, event: str) -> int:
     """Tell the member their redemption was ``event`` (redeemed, approved, fulfilled, rejected)."""
     from rewards import emails
@@ -21,7 +21,7 @@ def send_redemption_email(self, *, redemption_id: int, event: str) -> int:
         raise self.retry(exc=exc) from exc
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60, outbox_effect_outside_database=True)
 def notify_admins_of_pending(self, *, redemption_id: int) -> int:
     """Tell the admins a redemption waits in the queue (with a link to it)."""
     from rewards import emails

@@ -10,6 +10,7 @@ import pytest
 from celery import shared_task
 from celery.app.task import Task
 from django.core import mail
+from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -115,14 +116,23 @@ def test_a_failing_task_is_recorded_backs_off_and_runs_again_until_it_succeeds()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sweep_stops_at_the_first_refusal_and_doubles_each_rows_wait(broker_down):
+def test_the_sweep_stops_at_the_first_refusal_and_doubles_each_sent_rows_wait(broker_down, monkeypatch):
     with transaction.atomic():
         rows = [outbox.enqueue(flaky, fail_times=0) for _ in range(3)]
+    due = {row.pk: row.due_at for row in OutboxTask.objects.all()}
     now = timezone.now() + LATER
     assert outbox.sweep(at=now) == 0
-    sent_once = OutboxTask.objects.get(pk=rows[0].pk)
-    assert sent_once.dispatches == 1 and sent_once.due_at == now + timedelta(seconds=120)
-    assert OutboxTask.objects.filter(dispatches=0).count() == 2  # not tried: the broker was down
+    assert {row.pk: row.due_at for row in OutboxTask.objects.filter(dispatches=0)} == due  # untouched
+
+    broker_down.undo()
+    sent = []
+    monkeypatch.setattr(outbox, "relay", lambda pk: sent.append(pk) or True)  # a broker that loses them all
+    assert outbox.sweep(at=now) == 3 and sent == [row.pk for row in rows]
+    assert set(OutboxTask.objects.values_list("dispatches", "due_at")) == {(1, now + timedelta(seconds=120))}
+    for times in range(2, 6):
+        outbox.sweep(at=now + timedelta(hours=times))
+    waits = {row.due_at - now - timedelta(hours=5) for row in OutboxTask.objects.all()}
+    assert waits == {timedelta(seconds=480)}  # doubling stops at 8 × OUTBOX_RESEND_SECONDS
 
 
 @pytest.mark.django_db(transaction=True)
@@ -135,3 +145,50 @@ def test_finished_rows_are_forgotten_after_the_keep_period(settings):
     assert OutboxTask.objects.count() == 1
     outbox.sweep(at=timezone.now() + timedelta(days=8))
     assert OutboxTask.objects.count() == 0
+
+
+@shared_task(name="tests.outbox.mail", outbox_effect_outside_database=True)
+def mail_once(*, to: str) -> None:
+    mail.send_mail("Hello", "body", None, [to])
+
+
+@shared_task(name="tests.outbox.write")
+def write_entry(*, member_id: int) -> None:
+    services.award(member=services.Member.objects.get(pk=member_id), reason="test_fund", points=1)
+
+
+@pytest.fixture
+def database_lost_at_the_first_done_mark(monkeypatch):
+    real, calls = outbox._mark_done, []
+
+    def lost_once(outbox_id):
+        calls.append(outbox_id)
+        if len(calls) == 1:
+            raise DatabaseOperationalError("terminating connection due to administrator command")
+        real(outbox_id)
+
+    monkeypatch.setattr(outbox, "_mark_done", lost_once)
+    monkeypatch.setattr(outbox.time, "sleep", lambda seconds: None)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_sent_before_the_database_was_lost_is_recorded_not_sent_again(database_lost_at_the_first_done_mark):
+    with transaction.atomic():
+        row = outbox.enqueue(mail_once, to="ann@example.org")  # runs on commit; the done mark fails once
+    row.refresh_from_db()
+    assert row.done_at is not None and row.attempts == 0
+    assert outbox.sweep(at=timezone.now() + LATER * 100) == 0
+    assert [m.to for m in mail.outbox] == [["ann@example.org"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_only_task_whose_commit_was_lost_runs_again(member, database_lost_at_the_first_done_mark):
+    # Control: its writes rolled back with the lost transaction, so marking it done would lose them.
+    with transaction.atomic():
+        row = outbox.enqueue(write_entry, member_id=member.pk)
+    row.refresh_from_db()
+    assert row.done_at is None and row.attempts == 1
+    assert not LedgerEntry.objects.filter(reason="test_fund").exists()
+    outbox.sweep(at=row.due_at)
+    assert LedgerEntry.objects.filter(reason="test_fund").count() == 1
