@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ENV := POINT_SYSTEM_API_KEY=$${POINT_SYSTEM_API_KEY:-demo-point-system-key}
 
-.PHONY: demo test install static browser lint migrate bench fuzz clean
+.PHONY: demo test install static browser lint migrate bench fuzz clean prod-local
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ demo: install migrate
 	@echo ""
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The production path on this machine (README, Production): static build, collectstatic, migrate,
+# check --deploy, then gunicorn + Celery worker + beat in the foreground (Ctrl-C stops all three).
+# Needs SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL in the environment; see .ci/prod-local.
+prod-local: install
+	./.ci/prod-local
+
 lint: install
 	$(VENV)/bin/ruff check .
 
@@ -65,4 +71,4 @@ bench: install
 	$(PY) bench/ledger.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor db.sqlite3 staticfiles
+	rm -rf $(VENV) node_modules static/vendor db.sqlite3 staticfiles celerybeat-schedule

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that the latency it records covers every other middleware too.
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,6 +144,18 @@ OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30, minimum=1)
 OUTBOX_RESEND_SECONDS = env_int("OUTBOX_RESEND_SECONDS", 60, minimum=1)
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=0)
 
+# --- Health and metrics (docs/operations.md) ------------------------------------------------------
+# The beat sends plaudit.heartbeat this often; /healthz calls the worker dead when the last one that a
+# worker ran is older than HEALTHZ_WORKER_MAX_AGE, and the outbox late when its oldest undelivered row
+# waits longer than HEALTHZ_OUTBOX_MAX_AGE.
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 15, minimum=1)
+HEALTHZ_WORKER_MAX_AGE = env_int("HEALTHZ_WORKER_MAX_AGE", 60, minimum=1)
+HEALTHZ_OUTBOX_MAX_AGE = env_int("HEALTHZ_OUTBOX_MAX_AGE", 300, minimum=1)
+# Who may read /metrics: these addresses or networks when the request did not come through a proxy,
+# or anyone sending ``Authorization: Bearer <METRICS_TOKEN>``.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --- Email ----------------------------------------------------------------------------------------
 # anymail's providers are chosen purely by settings: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend
 # plus ANYMAIL_* keys in the environment.
@@ -173,7 +187,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (and WhiteNoise serves from with DEBUG=false); the smoke test uses a temporary one.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve app and vendor static files straight from their folders when collectstatic has not run (demo, tests).
 WHITENOISE_USE_FINDERS = DEBUG
@@ -199,6 +214,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+    # Load balancers and Prometheus usually probe the web processes directly over plain HTTP on the
+    # private network; a redirect to https would read as "down". Neither answer carries a cookie.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SILENCED_SYSTEM_CHECKS = [] if env_bool("SECURE_HSTS_PRELOAD", False) or DEBUG else ["security.W021"]
 
 # --- REST framework -------------------------------------------------------------------------------

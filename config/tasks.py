@@ -1,8 +1,9 @@
-"""Celery tasks of the shared ground: the outbox runner and its sweep (config/outbox.py)."""
+"""Celery tasks of the shared ground: the outbox runner and its sweep (config/outbox.py), the heartbeat."""
 
 from celery import shared_task
 
 from config import outbox
+from config.health import record_heartbeat
 
 
 @shared_task(name="plaudit.outbox.run", acks_late=True, ignore_result=True)
@@ -13,3 +14,8 @@ def run_outbox_task(*, outbox_id: int) -> bool:
 @shared_task(name="plaudit.outbox.sweep", ignore_result=True)
 def sweep_outbox() -> int:
     return outbox.sweep()
+
+
+@shared_task(name="plaudit.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    record_heartbeat(name="worker")

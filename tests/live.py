@@ -156,3 +156,37 @@ def sent_mail(log_dir: Path) -> list[str]:
     if not folder.exists():
         return []
     return [m for path in sorted(folder.glob("*.log")) for m in path.read_text().split("-" * 79) if "Subject:" in m]
+
+
+def prod_local(env: dict, log_dir: Path) -> tuple[Process, str]:
+    """``make prod-local``'s script (.ci/prod-local): collectstatic into ``env["STATIC_ROOT"]``, migrate,
+    check --deploy, then gunicorn + worker + beat under honcho, all in one process group. Returns once
+    gunicorn answers ``/healthz`` at all (a 503 while the first heartbeat is due counts as up)."""
+    port = free_port()
+    env = {**env, "PORT": str(port), "BEAT_SCHEDULE_FILE": str(log_dir / "beat-schedule"),
+           "PROMETHEUS_MULTIPROC_DIR": str(log_dir / "prometheus")}
+    process = Process("prod-local", [str(BASE_DIR / ".ci" / "prod-local")], env=env, log_dir=log_dir).start()
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if not process.alive():
+            raise AssertionError(f"prod-local exited:\n{process.output()}")
+        try:
+            return httpx.get(f"{url}/healthz", timeout=3).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=120, what="prod-local's gunicorn")
+    return process, url
+
+
+def pids_with_env(name: str, value: str) -> list[int]:
+    """Processes of this machine whose environment has ``name=value`` (Linux /proc): what a test left."""
+    wanted, found = f"{name}={value}".encode(), []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and wanted in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return found
