@@ -56,3 +56,17 @@ def env_url(name: str, *, schemes: tuple[str, ...]) -> str:
     if value and not value.startswith(tuple(f"{s}://" for s in schemes)):
         raise ImproperlyConfigured(f"{name} must start with one of {', '.join(schemes)}://, not {value!r}")
     return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as "30/min" in config.ratelimit's syntax, checked at start-up."""
+    from config.ratelimit import parse_rate  # imported late: settings are loaded before any app
+
+    value = env_str(name, default)
+    try:
+        count, _ = parse_rate(value)
+    except (ValueError, KeyError):
+        count = 0
+    if count < 1:
+        raise ImproperlyConfigured(f"{name} must look like 30/min (count/s|min|hour|day), not {value!r}")
+    return value

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str, env_timezone, env_url
+from config.env import env_bool, env_int, env_list, env_rate, env_str, env_timezone, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -228,6 +228,8 @@ POINT_SYSTEM_PUBLIC_READS = env_bool("POINT_SYSTEM_PUBLIC_READS", True)
 POINT_SYSTEM_DEDUP_WINDOW = timedelta(seconds=env_int("POINT_SYSTEM_DEDUP_SECONDS", 600, minimum=0))
 POINT_SYSTEM_FORWARD_URL = env_url("POINT_SYSTEM_FORWARD_URL", schemes=("http", "https"))
 POINT_SYSTEM_FORWARD_KEY = env_str("POINT_SYSTEM_FORWARD_KEY")
+# QR claims (POST /api/v1/points/claim) per member.
+POINT_SYSTEM_CLAIM_RATE = env_rate("POINT_SYSTEM_CLAIM_RATE", "30/min")
 
 LOGGING = {
     "version": 1,
