@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_rate, env_str, env_timezone, env_url
+from config.env import env_bool, env_int, env_list, env_networks, env_rate, env_str, env_timezone, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,9 @@ else:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DEBUG=false needs ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto we believe (addresses or networks). Empty:
+# we are reached directly and REMOTE_ADDR is the client; such headers from anyone else are dropped.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 SITE_URL = env_url("SITE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
@@ -50,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything below reads REMOTE_ADDR or request.is_secure(), which it makes trustworthy.
+    "config.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -197,6 +202,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {"redeem": "5/hour", "auth": "20/min"},
+    # Throttles key on REMOTE_ADDR only: config.proxies has already put the real client there.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Plaudit API",
