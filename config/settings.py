@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "engagement",
     "rewards",
     "checkin",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a login that axes refused into the lockout answer (config/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The Point System protocol is served at exact paths and its clients treat any 3xx as an error,
@@ -144,6 +147,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# axes' check comes first: a locked-out account or address is refused before any password is checked.
+AUTHENTICATION_BACKENDS = ["config.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+# Login lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one account, or from one client
+# address, lock that account or address out for AXES_COOLOFF_MINUTES (every login path; 429 + Retry-After).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
 # Admin URL fields assume https for scheme-less input (Django 6 default; silences the transition warning).
 FORMS_URLFIELD_ASSUME_HTTPS = True
 LOGIN_URL = "/accounts/login/"
