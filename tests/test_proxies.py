@@ -103,3 +103,18 @@ def test_random_x_forwarded_for_does_not_escape_the_login_throttle(client):
 @override_settings(TRUSTED_PROXIES=["10.0.0.0/8"])
 def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_on_its_own(client):
     assert set(_wrong_passwords(client, peer="10.0.0.2")) == {401}
+
+
+@pytest.mark.django_db
+def test_point_system_trusted_clients_are_the_real_clients_behind_a_proxy(settings, client):
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+    settings.POINT_SYSTEM_API_KEY = ""
+    settings.POINT_SYSTEM_TRUSTED_CLIENTS = ["192.0.2.7"]
+    settings.POINT_SYSTEM_FORWARD_URL = ""
+
+    def add(**meta):
+        return client.post("/points/7/add?type=manual", '{"points": 5}', "application/json", **meta).status_code
+
+    assert add(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="192.0.2.7") == 201
+    assert add(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="192.0.2.8") == 403  # another client, same proxy
+    assert add(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="192.0.2.7") == 403  # not our proxy: not believed
