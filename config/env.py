@@ -1,5 +1,6 @@
 """Strict environment parsing: a bad value stops start-up instead of being guessed at."""
 
+import ipaddress
 import os
 import zoneinfo
 
@@ -56,3 +57,28 @@ def env_url(name: str, *, schemes: tuple[str, ...]) -> str:
     if value and not value.startswith(tuple(f"{s}://" for s in schemes)):
         raise ImproperlyConfigured(f"{name} must start with one of {', '.join(schemes)}://, not {value!r}")
     return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate such as "30/min" in config.ratelimit's syntax, checked at start-up."""
+    from config.ratelimit import parse_rate  # imported late: settings are loaded before any app
+
+    value = env_str(name, default)
+    try:
+        count, _ = parse_rate(value)
+    except (ValueError, KeyError):
+        count = 0
+    if count < 1:
+        raise ImproperlyConfigured(f"{name} must look like 30/min (count/s|min|hour|day), not {value!r}")
+    return value
+
+
+def env_networks(name: str, default: str = "") -> list[str]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.0/8, ::1``), each checked."""
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
+    return items

@@ -6,6 +6,7 @@ endpoints, the Point System protocol) override ``get_exception_handler`` and reu
 """
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
@@ -41,11 +42,26 @@ def _first_message(detail) -> str:
     return str(detail)
 
 
+# A 429 whose limiter did not say when to come back (DRF's Throttled may carry no wait) still gets a
+# Retry-After: clients that honour it back off instead of hammering.
+DEFAULT_RETRY_AFTER = 60
+
+
+def retry_after_header(seconds) -> dict:
+    """The Retry-After header for a 429: whole seconds, at least 1 (RFC 9110 delay-seconds)."""
+    try:
+        value = max(1, math.ceil(float(seconds)))
+    except (TypeError, ValueError, OverflowError):
+        value = DEFAULT_RETRY_AFTER
+    return {"Retry-After": str(value)}
+
+
 def error_payload(exc: Exception) -> tuple[dict, int, dict]:
     """Return (body, status, headers) for any exception we know how to describe, else raise it."""
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code, **exc.extra}
-        return body, exc.status_code, {}
+        headers = retry_after_header(exc.extra.get("retry_after")) if exc.status_code == 429 else {}
+        return body, exc.status_code, headers
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -57,9 +73,7 @@ def error_payload(exc: Exception) -> tuple[dict, int, dict]:
     if not isinstance(exc, exceptions.APIException):
         raise exc
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
-    headers = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+    headers = retry_after_header(getattr(exc, "wait", None)) if exc.status_code == 429 else {}
     if isinstance(exc, exceptions.ValidationError):
         body = {"detail": _first_message(exc.detail), "code": code, "errors": exc.detail}
     else:

@@ -7,11 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str, env_timezone, env_url
+from config.env import env_bool, env_int, env_list, env_networks, env_rate, env_str, env_timezone, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,9 @@ else:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DEBUG=false needs ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto we believe (addresses or networks). Empty:
+# we are reached directly and REMOTE_ADDR is the client; such headers from anyone else are dropped.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 SITE_URL = env_url("SITE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
@@ -43,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "anymail",
+    "axes",
     "config",
     "engagement",
     "rewards",
@@ -53,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that the latency it records covers every other middleware too.
     "config.metrics.RequestMetricsMiddleware",
+    # Next: everything below reads REMOTE_ADDR or request.is_secure(), which it makes trustworthy.
+    "config.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +70,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as axes asks: turns a login that axes refused into the lockout answer (config/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The Point System protocol is served at exact paths and its clients treat any 3xx as an error,
@@ -171,6 +181,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# axes' check comes first: a locked-out account or address is refused before any password is checked.
+AUTHENTICATION_BACKENDS = ["config.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+# Login lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one account, or from one client
+# address, lock that account or address out for AXES_COOLOFF_MINUTES (every login path; 429 + Retry-After).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account AND per address
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
 # Admin URL fields assume https for scheme-less input (Django 6 default; silences the transition warning).
 FORMS_URLFIELD_ASSUME_HTTPS = True
 LOGIN_URL = "/accounts/login/"
@@ -233,6 +253,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {"redeem": "5/hour", "auth": "20/min"},
+    # Throttles key on REMOTE_ADDR only: config.proxies has already put the real client there.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Plaudit API",
@@ -264,6 +286,27 @@ POINT_SYSTEM_PUBLIC_READS = env_bool("POINT_SYSTEM_PUBLIC_READS", True)
 POINT_SYSTEM_DEDUP_WINDOW = timedelta(seconds=env_int("POINT_SYSTEM_DEDUP_SECONDS", 600, minimum=0))
 POINT_SYSTEM_FORWARD_URL = env_url("POINT_SYSTEM_FORWARD_URL", schemes=("http", "https"))
 POINT_SYSTEM_FORWARD_KEY = env_str("POINT_SYSTEM_FORWARD_KEY")
+# QR claims (POST /api/v1/points/claim) per member.
+POINT_SYSTEM_CLAIM_RATE = env_rate("POINT_SYSTEM_CLAIM_RATE", "30/min")
+
+# Content-Security-Policy (django-csp) on every response. Scripts come only from our own static files
+# (no inline script or on*= handler anywhere). Styles also allow 'unsafe-inline': the pages carry
+# <style> blocks and computed style="width: N%" bars, and the admin and Swagger UI set inline styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *(f"https://{host}" for host in ENGAGEMENT_AVATAR_HOSTS)],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],  # the scanners' camera stream
+        "font-src": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
 
 LOGGING = {
     "version": 1,

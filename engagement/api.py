@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from config import ratelimit
+from config import lockout, ratelimit
 from config.idempotency import idempotency_key
 from config.permissions import has_perm
 from engagement import leaderboards, profiles, selectors, services
@@ -59,7 +59,10 @@ class TokenView(APIView):
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = authenticate(request, **payload.validated_data)
+        # With the request, axes counts this failure per account and address like a login form's.
+        user = authenticate(request=request, **payload.validated_data)
+        if getattr(request, "axes_locked_out", False):
+            raise lockout.locked(request)
         if user is None or not user.is_active:
             raise DomainError("Wrong username or password.", code="invalid_credentials", status_code=401)
         token, _ = Token.objects.get_or_create(user=user)

@@ -3,7 +3,7 @@
 from config.errors import DomainError
 
 __all__ = ["CapReached", "DomainError", "IdempotencyConflict", "InsufficientPoints", "LedgerError", "ProfileError",
-           "UnknownReason"]
+           "SelfAwardForbidden", "UnknownReason"]
 
 
 class LedgerError(DomainError):
@@ -25,6 +25,13 @@ class CapReached(LedgerError):
 
     status_code = 200
     default_code = "daily_cap_reached"
+
+
+class SelfAwardForbidden(LedgerError):
+    """Staff (and admins, and a claim template's creator) moved points towards their own account."""
+
+    status_code = 403
+    default_code = "self_award_forbidden"
 
 
 class UnknownReason(LedgerError):

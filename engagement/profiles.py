@@ -5,6 +5,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -42,7 +43,18 @@ def validate_username(value: str, *, member: Member | None = None) -> str:
         taken = taken.exclude(pk=member.pk)
     if taken.exists():
         raise ProfileError("That username is taken.", code="username_taken", status_code=409)
+    _refuse_other_login_names(name, member=member)
     return name
+
+
+def _refuse_other_login_names(name: str, *, member: Member | None) -> None:
+    """A member without a handle is shown by their login name, so a handle equal to somebody else's
+    login name would put two "bob"s on the board. One's own login name is fine."""
+    logins = get_user_model().objects.filter(**{f"{get_user_model().USERNAME_FIELD}__iexact": name})
+    if member is not None:
+        logins = logins.exclude(pk=member.user_id)
+    if logins.exists():
+        raise ProfileError("That name belongs to another account.", code="handle_taken", status_code=409)
 
 
 def set_username(*, member: Member, username: str) -> Member:

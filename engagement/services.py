@@ -13,7 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engagement import campaigns, ledger_sql, levels
-from engagement.errors import CapReached, IdempotencyConflict, InsufficientPoints, LedgerError, UnknownReason
+from engagement.errors import (
+    CapReached,
+    IdempotencyConflict,
+    InsufficientPoints,
+    LedgerError,
+    SelfAwardForbidden,
+    UnknownReason,
+)
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
 from engagement.signals import ledger_entry_posted
 
@@ -148,6 +155,15 @@ def _post(
     return entry
 
 
+def refuse_self_award(*, actor, member: Member) -> None:
+    """Raise SelfAwardForbidden when ``actor`` is the member being paid.
+
+    Called by every staff-initiated award path (the bridge's staff awards, admin adjustments), not by
+    award() itself: a member's own QR claim legitimately names the member as its actor."""
+    if actor is not None and getattr(actor, "pk", None) is not None and actor.pk == member.user_id:
+        raise SelfAwardForbidden("You cannot award yourself.")
+
+
 def _positive(name: str, value: int, *, allow_zero: bool = False) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value == 0 and not allow_zero):
         raise LedgerError(f"{name} must be a positive whole number.", code="invalid_amount")
@@ -247,9 +263,14 @@ def adjust(
     idempotency_key: str | None = None,
     at: datetime | None = None,
 ) -> LedgerEntry:
-    """An admin correction of points (never XP). A removal below zero raises InsufficientPoints."""
+    """An admin correction of points (never XP). A removal below zero raises InsufficientPoints.
+
+    Raising one's own balance is refused (SelfAwardForbidden) except for superusers: they can grant
+    themselves any permission anyway, so refusing them would protect nothing; the entry names them."""
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise LedgerError("delta must be a non-zero whole number.", code="invalid_amount")
+    if delta > 0 and not getattr(actor, "is_superuser", False):
+        refuse_self_award(actor=actor, member=member)
     return _post(
         member=member, points=delta, xp=0, reason=reason, operation="adjust", activity=activity, actor=actor,
         meta=meta, idempotency_key=idempotency_key, at=at,

@@ -51,11 +51,16 @@ class ClaimTemplateAdmin(admin.ModelAdmin):
     list_filter = [AliveFilter, "enabled", "points_mode", "limit_mode", "activity"]
     list_select_related = ["activity"]
     search_fields = ["name", "description"]
-    readonly_fields = ["version", "deleted_at", "created", "qr_links"]
+    readonly_fields = ["version", "deleted_at", "created", "created_by", "qr_links"]
     actions = ["rotate", "print_sheet", "soft_delete"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(claim_count=Count("claims"))
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user  # the creator may not claim its codes (services._claim)
+        super().save_model(request, obj, form, change)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -12,13 +12,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import ratelimit
 from config.errors import DomainError
 from config.idempotency import idempotency_key
 from config.permissions import has_perm
 from engagement import leaderboards, services
 from engagement.models import Member
 from engagement.services import member_for_user
-from points_bridge import point_system, selectors, tokens
+from points_bridge import conf, point_system, selectors, tokens
 from points_bridge import services as bridge
 from points_bridge.models import ClaimTemplate
 
@@ -172,8 +173,11 @@ class ClaimView(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         member = member_for_user(request.user)
-        claim = bridge.claim(member=member, code=payload.validated_data["code"],
-                             idempotency_key=idempotency_key(request, scope="claim"))
+        key = idempotency_key(request, scope="claim")
+        # Counted before the code is even read, so guessing or replaying codes in bulk is slowed too.
+        if selectors.claim_for_key(key) is None:
+            ratelimit.hit("claim", str(member.pk), conf.claim_rate())
+        claim = bridge.claim(member=member, code=payload.validated_data["code"], idempotency_key=key)
         return Response({
             "claim_id": claim.pk, "points": claim.points, "balance": member.points,
             "template": claim.template.name, "description": claim.template.description or claim.template.name,

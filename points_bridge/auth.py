@@ -1,8 +1,9 @@
 """Who may call the Point System protocol: a shared secret, or a trusted client address.
 
 The protocol has no authentication of its own and some clients cannot send any header, hence the
-address allow-list. We read REMOTE_ADDR only: X-Forwarded-For is whatever the client says it is. Behind
-a reverse proxy, list the proxy's address only if the proxy itself restricts who reaches these paths.
+address allow-list. We read REMOTE_ADDR only: config.proxies has put the real client there, believing
+X-Forwarded-For only from TRUSTED_PROXIES. Behind a reverse proxy, list the clients' own addresses here
+(and the proxy in TRUSTED_PROXIES), never the proxy's: everybody reaches us through it.
 """
 
 import hmac

@@ -15,6 +15,12 @@ FORWARD_BACKOFF_MAX = timedelta(hours=1)
 FORWARD_STUCK_AFTER = timedelta(minutes=5)
 
 
+def claim_rate() -> str:
+    """QR claims per member (POINT_SYSTEM_CLAIM_RATE, config.ratelimit syntax; default 30/min): enough for
+    a visitor walking past booths, too few to try codes in bulk."""
+    return settings.POINT_SYSTEM_CLAIM_RATE
+
+
 def api_key() -> str:
     return settings.POINT_SYSTEM_API_KEY
 

@@ -53,6 +53,10 @@ class ClaimTemplate(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(default=timezone.now, editable=False)
+    # Who set the template up (the admin fills it in): they may not claim its codes themselves.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ClaimTemplateQuerySet.as_manager()
 

@@ -16,7 +16,7 @@ from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.csrf import csrf_exempt
 
 from config.errors import DomainError
-from config.exceptions import suspicious_payload
+from config.exceptions import retry_after_header, suspicious_payload
 from config.middleware import DATABASE_LOST, database_unavailable
 from points_bridge import point_system
 from points_bridge.auth import ProtocolAuthError, authorize
@@ -42,6 +42,8 @@ def _domain_error(exc: DomainError) -> JsonResponse:
     # A cap "not awarded" is a 200 in engagement's own API; in this protocol it is a refusal.
     status = exc.status_code if exc.status_code >= 400 else 409
     headers = {"WWW-Authenticate": 'Bearer realm="point-system"'} if status == 401 else None
+    if status == 429:
+        headers = retry_after_header(exc.extra.get("retry_after"))
     return error(exc.message, status, code=exc.code, headers=headers)
 
 

@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 
 from engagement.models import Activity, LedgerEntry, Member
 from engagement.selectors import activity_by_ref
-from points_bridge.models import ClaimTemplate
+from points_bridge.models import Claim, ClaimTemplate
 from points_bridge.point_system import ACTIVITY_TX
 
 
@@ -15,6 +15,11 @@ def activity_for_ref(ref: str) -> Activity | None:
     if len(ref) > 100 or (ref.isdigit() and not ref.isascii()):
         return None
     return activity_by_ref(ref)
+
+
+def claim_for_key(key: str | None) -> Claim | None:
+    """The claim an idempotency key already paid for, if any (a retry is answered, not rate-limited)."""
+    return Claim.objects.filter(entry__idempotency_key=key).first() if key else None
 
 
 def entries(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from engagement import services
-from engagement.errors import CapReached
+from engagement.errors import CapReached, SelfAwardForbidden
 from engagement.models import Member
 from points_bridge import tokens
 from points_bridge.errors import ClaimError, MemberCodeError
@@ -117,6 +117,9 @@ def _claim(
         earlier.replayed = True  # a retried request that already succeeded: same claim, nothing new
         return earlier
     template = _lock_template(template_id)
+    if via == Claim.Via.SELF and template.created_by_id is not None and template.created_by_id == member.user_id:
+        # Whoever set a template up can print its codes at will, so scanning one is awarding oneself.
+        raise SelfAwardForbidden("You cannot claim a code of a template you created.")
     _check_template(template, version=template.version if version is None else version, at=at)
     amount = _amount(template, points=points, via=via)
     if template.claim_limit is not None and claims_counted(template=template, member=member) >= template.claim_limit:
@@ -156,7 +159,9 @@ def award_by_template(
     *, member: Member, template: ClaimTemplate, actor, points: int | None = None,
     idempotency_key: str | None = None, at: datetime | None = None,
 ) -> Claim:
-    """Staff award a template to a member (no code needed); the template's limits and window apply."""
+    """Staff award a template to a member (no code needed); the template's limits and window apply.
+    Never to themselves (SelfAwardForbidden)."""
+    services.refuse_self_award(actor=actor, member=member)
     return _claim(member=member, template_id=template.pk, version=None, via=Claim.Via.STAFF, actor=actor,
                   points=points, idempotency_key=idempotency_key, at=at or timezone.now())
 
@@ -165,7 +170,8 @@ def award_manual(
     *, member: Member, points: int, description: str, actor, activity=None, idempotency_key: str | None = None,
     at: datetime | None = None,
 ):
-    """Staff award a typed amount with a reason that is kept on the entry."""
+    """Staff award a typed amount with a reason that is kept on the entry; never to themselves."""
+    services.refuse_self_award(actor=actor, member=member)
     if not (description or "").strip():
         raise DomainError("Say why the points are awarded.", code="description_required")
     if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_STAFF_POINTS:

@@ -95,3 +95,15 @@ def test_postgresql_prepares_the_ledger_statements_unless_told_not_to():
     assert _prepare_threshold(DATABASE_URL=url) == "5"
     assert _prepare_threshold(DATABASE_URL=url, DB_PREPARED_STATEMENTS="false") == "None"
     assert _prepare_threshold() == "None"  # SQLite has nothing to prepare
+
+
+@pytest.mark.parametrize("raw", ["30", "0/min", "x/min", "5/fortnight", "-1/s"])
+def test_env_rate_refuses_what_the_limiter_cannot_read(monkeypatch, raw):
+    monkeypatch.setenv("X_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="X_RATE must look like"):
+        env.env_rate("X_RATE", "30/min")
+
+
+def test_env_rate_keeps_a_good_rate(monkeypatch):
+    monkeypatch.setenv("X_RATE", "10/hour")
+    assert env.env_rate("X_RATE", "30/min") == "10/hour"

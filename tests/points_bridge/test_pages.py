@@ -7,6 +7,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
+from playwright.sync_api import expect
 
 from engagement import services as ledger
 from engagement.models import Activity
@@ -253,9 +254,10 @@ def test_board_refreshes_in_place_without_rebuilding_rows(page, make_user):
     stamp = page.locator("#board-updated").get_attribute("data-at")
     ledger.award(member=ben, reason="x", points=10)  # ties with ann: both rank 1
     ledger.award(member=cid, reason="x", points=5)
-    page.wait_for_function("document.querySelectorAll('#board-rows tr').length === 3")
-    page.wait_for_function("document.querySelector('#board-rows tr').cells[0].textContent === '1' && "
-                           "document.querySelectorAll('#board-rows tr')[1].cells[0].textContent === '1'")
+    # Locator assertions, not wait_for_function: Playwright evaluates its predicate with eval(), which the
+    # page's Content-Security-Policy (script-src 'self') refuses.
+    expect(rows).to_have_count(3)
+    expect(rows.locator("td:first-child")).to_have_text(["1", "1", "3"])
     assert page.locator(f'tr[data-user="{ann.user_id}"]').get_attribute("data-marker") == "same-node"
     assert page.locator("#board-updated").get_attribute("data-at") != stamp
     classes = page.locator("#board-rows tr").evaluate_all("rows => rows.map(r => r.className)")

@@ -1,4 +1,4 @@
-<script>
+// The fan zone page (/me/): profile, avatar, rewards. Its data comes from the page's #fz-data JSON.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("fz-data").textContent);
@@ -155,4 +155,3 @@
   loadRewards();
   loadRedemptions();
 })();
-</script>
