@@ -72,7 +72,7 @@ def may_read(request) -> bool:
     token = settings.METRICS_TOKEN
     if token and secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
         return True
-    if "X-Forwarded-For" in request.headers:
+    if getattr(request, "came_through_proxy", "X-Forwarded-For" in request.headers):
         return False  # came through a proxy: its REMOTE_ADDR says nothing about the visitor
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))

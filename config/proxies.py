@@ -83,6 +83,9 @@ class TrustedProxyMiddleware:
         networks = _trusted(tuple(settings.TRUSTED_PROXIES))
         meta = request.META
         peer = meta.get("REMOTE_ADDR", "")
+        # Kept even when the headers are dropped: a request relayed by any proxy, trusted or not, must not
+        # pass for a local one (/metrics lets loopback in by address).
+        request.came_through_proxy = "HTTP_X_FORWARDED_FOR" in meta
         if networks and _is_trusted(_address(peer), networks):
             meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""), networks)
         else:
