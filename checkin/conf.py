@@ -1,5 +1,7 @@
 """Settings of the checkin app, read in one place (prefixed, with defaults)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 
 from config.env import env_bool
@@ -8,3 +10,5 @@ from config.env import env_bool
 BENCH_ENDPOINTS = getattr(settings, "PLAUDIT_BENCH_ENDPOINTS", env_bool("PLAUDIT_BENCH_ENDPOINTS", False))
 # How often the scheduled checkout task runs (Celery beat), in seconds.
 SCHEDULED_CHECKOUT_EVERY = getattr(settings, "CHECKIN_SCHEDULED_CHECKOUT_EVERY", 60)
+# How long a device's initialization token (admin → scanner app) stays usable.
+DEVICE_INIT_TOKEN_TTL = getattr(settings, "CHECKIN_DEVICE_INIT_TOKEN_TTL", timedelta(hours=24))

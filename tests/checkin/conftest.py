@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from checkin import items
 from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Ticket
 from checkin.services import ScanRequest, redeem
 
@@ -9,6 +10,14 @@ from checkin.services import ScanRequest, redeem
 def _fast_password_hashing(settings):
     # Users are created in most tests here; PBKDF2 would dominate their run time on a busy machine.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_item_cache():
+    # checkin.items caches ticket-type ids per process; each test's database starts empty again.
+    items.forget()
+    yield
+    items.forget()
 
 
 @pytest.fixture

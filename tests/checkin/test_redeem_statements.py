@@ -64,9 +64,10 @@ def test_the_response_from_memory_equals_a_fresh_read(door_api, redeem_url, make
 def fresh_read(ticket, clist) -> dict:
     """``position`` as the ORM reads it from the log (independent of the hand-written SQL)."""
     rows = (Scan.objects.filter(ticket=ticket, checkin_list=clist, successful=True).order_by("datetime", "id")
-            .values("id", "checkin_list_id", "type", "datetime", "forced", "gate"))
+            .values("id", "checkin_list_id", "type", "datetime", "forced", "gate", "device_id"))
     checkins = [{"id": r["id"], "list": r["checkin_list_id"], "type": r["type"], "datetime": r["datetime"],
-                 "forced": r["forced"], "gate": r["gate"]} for r in rows]
+                 "forced": r["forced"], "gate": r["gate"] or None, "device": r["device_id"],
+                 "auto_checked_in": False} for r in rows]
     position = {**position_data(ticket, [clist], checkins=[]), "checkins": checkins}
     return json.loads(JSONRenderer().render(position))
 
