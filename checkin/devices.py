@@ -42,15 +42,23 @@ def _new_init_token() -> str:
 def create_device(*, organizer: Organizer, name: str, events: list[Event] | None = None, all_events: bool = False,
                   gate: str = "", at: datetime | None = None) -> Issued:
     """A new device with a fresh initialization token (``DEVICE_INIT_TOKEN_TTL``)."""
-    # Organizer-internal numbering: lock the organizer so two admins creating devices get 1 and 2.
-    Organizer.objects.select_for_update(no_key=True).filter(pk=organizer.pk).values_list("pk").get()
-    number = (Device.objects.filter(organizer=organizer).aggregate(n=Max("device_id"))["n"] or 0) + 1
-    serial = "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(16))
-    device = Device.objects.create(organizer=organizer, device_id=number, unique_serial=serial, name=name,
-                                   all_events=all_events, gate=gate)
+    device = Device(organizer=organizer, name=name, all_events=all_events, gate=gate)
+    save_new(device)
     if events:
         device.limit_events.set(events)
     return issue_init_token(device=device, at=at)
+
+
+@transaction.atomic
+def save_new(device: Device) -> Device:
+    """Insert a device with the next organizer-internal number and a random serial (the admin's add form)."""
+    # Lock the organizer so two admins creating devices at once get 1 and 2, not 1 and 1.
+    Organizer.objects.select_for_update(no_key=True).filter(pk=device.organizer_id).values_list("pk").get()
+    found = Device.objects.filter(organizer_id=device.organizer_id).aggregate(n=Max("device_id"))["n"]
+    device.device_id = (found or 0) + 1
+    device.unique_serial = "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(16))
+    device.save(force_insert=True)
+    return device
 
 
 def issue_init_token(*, device: Device, at: datetime | None = None) -> Issued:

@@ -246,7 +246,7 @@ class SearchView(OrganizerView):
     @extend_schema(responses=dict, summary="pretix: search positions on one or more lists")
     def get(self, request, org: str):
         organizer, rights = self.organizer(request, org)
-        ids = IdListField().run_validation(request.query_params.getlist("list"))
+        ids = IdListField(min_length=1).run_validation(request.query_params.getlist("list"))
         lists = RedeemView.lists(organizer, ids, user=request.user)
         search = request.query_params.get("search", "")[:190]
         querysets = [selectors.positions_for_list(clist=c, search=search, rights=rights) for c in lists]

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from checkin.errors import InvalidPosition
-from checkin.models import CheckinList, CheckoutBatch, RevokedSecret, Scan, Ticket, TicketListState
+from checkin.models import CheckinList, CheckoutBatch, RevokedSecret, Scan, Ticket, TicketListState, new_secret
 from checkin.presenters import checkin_data
 from checkin.selectors import CHECKIN_FIELDS, checkins_from_rows, first
 from checkin.signals import checkin_recorded
@@ -353,6 +353,17 @@ def record_failed(*, clist: CheckinList, raw_code: str, reason: str, req: ScanRe
                      raw_code="" if ticket else raw_code[:190])
     scan.save(force_insert=True)
     return scan
+
+
+@transaction.atomic
+def regenerate_secret(*, ticket: Ticket) -> str:
+    """Give a ticket a new secret (a leaked or resold ticket). The old one is kept as revoked: scanning it
+    answers ``revoked`` with the ticket, so the door can tell an outdated ticket from a forged one."""
+    locked = lock_ticket(pk=ticket.pk, event_ids={ticket.event_id})
+    RevokedSecret.objects.create(ticket=locked, secret=locked.secret)
+    ticket.secret = new_secret()
+    Ticket.objects.filter(pk=ticket.pk).update(secret=ticket.secret, modified=timezone.now())
+    return ticket.secret
 
 
 @transaction.atomic
