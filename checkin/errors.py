@@ -24,3 +24,7 @@ class SearchTooShort(CheckinError):
 
 class DeviceTokenInvalid(CheckinError):
     default_code = "device_token_invalid"
+
+
+class AnnulRefused(CheckinError):
+    default_code = "annul_refused"

@@ -222,7 +222,8 @@ class CheckoutBatch(models.Model):
 
 
 class Scan(models.Model):
-    """One row per scan, successful or not. Never updated or deleted."""
+    """One row per scan, successful or not. Never deleted; never updated except by ``services.annul``
+    (pretix's annulment: a successful scan becomes ``successful = False``, ``error_reason = "annulled"``)."""
 
     class Type(models.TextChoices):
         ENTRY = "entry", _("Entry")
@@ -238,6 +239,8 @@ class Scan(models.Model):
         INVALID_TIME = "invalid_time", _("Outside the list's opening times")
         AMBIGUOUS = "ambiguous", _("Ambiguous: several lists match")
         ERROR = "error", _("Error")
+        # A successful scan taken back by its scanner (pretix's annulment); the one update the log allows.
+        ANNULLED = "annulled", _("Annulled by the scanner")
 
     # No single-column FK indexes: the composite indexes below lead with these columns. Every index is a
     # write on the door's hot path.

@@ -263,6 +263,25 @@ class SearchView(OrganizerView):
         return _paged(self, request, qs, present)
 
 
+class AnnulView(OrganizerView):
+    class InputSerializer(serializers.Serializer):
+        lists = IdListField(min_length=1)
+        nonce = serializers.CharField(max_length=190)
+        datetime = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        error_explanation = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses=dict, summary="pretix: annul a check-in that did not happen")
+    def post(self, request, org: str):
+        organizer, _ = self.organizer(request, org)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        lists = RedeemView.lists(organizer, data["lists"], user=request.user)
+        # error_explanation is accepted and not stored: the log keeps the reason code "annulled".
+        services.annul(lists=lists, nonce=data["nonce"], at=data["datetime"], **self.scanner(request))
+        return Response({"status": "ok"})
+
+
 class FailedCheckinsView(ListMixin, OrganizerView):
     REASONS = ["canceled", "invalid", "unpaid", "product", "rules", "revoked", "incomplete", "already_redeemed",
                "ambiguous", "error", "blocked", "unapproved", "invalid_time"]

@@ -35,6 +35,7 @@ urlpatterns = [
     path(f"{E}checkinlists/<int:list_id>/failed_checkins/", pretix_api.FailedCheckinsView.as_view(),
          name="checkin-failed"),
     path("organizers/<slug:org>/checkinrpc/search/", pretix_api.SearchView.as_view(), name="checkin-search"),
+    path("organizers/<slug:org>/checkinrpc/annul/", pretix_api.AnnulView.as_view(), name="checkin-annul"),
 ]
 
 if conf.BENCH_ENDPOINTS:

@@ -9,7 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from checkin import devices, services
-from checkin.models import Device, Scan, Ticket, TicketType
+from checkin.models import Device, Event, Organizer, Scan, Ticket, TicketListState, TicketType
+from checkin.selectors import inside_from_log
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +105,6 @@ def test_update_roll_revoke_and_info(device_api):
 
 
 def test_a_device_sees_only_its_organizer_and_events(device_api, organizer, make_ticket):
-    from checkin.models import Event, Organizer
-
     other_event = Event.objects.create(organizer=organizer, name="Other", slug="other")
     Organizer.objects.create(name="Else", slug="else")
     assert device_api.get("/api/v1/organizers/else/events/").status_code == 403
@@ -282,3 +281,32 @@ def test_checkin_history(device_api, org_url, clist, scan, ticket):
     only_device = device_api.get(f"{org_url}events/conf/checkins/", {"device": device_api.device.pk}).json()
     assert [r["error_reason"] for r in only_device["results"]] == ["invalid"]
     assert only_device["results"][0]["device_id"] == 1
+
+
+def test_rpc_annul_takes_back_a_turnstile_entry(device_api, org_url, clist, ticket, door_api, make_ticket):
+    url = f"{org_url}checkinrpc/redeem/"
+    nonce = "Pvrk50vUzQd0DhdpNRL4I4OcXsvg70uA"
+    assert device_api.post(url, {"secret": ticket.secret, "lists": [clist.pk], "nonce": nonce},
+                           format="json").status_code == 201
+    annul = {"lists": [clist.pk], "nonce": nonce, "error_explanation": "Turnstile did not turn"}
+    assert door_api.post(f"{org_url}checkinrpc/annul/", annul, format="json").status_code == 400  # not its scan
+    response = device_api.post(f"{org_url}checkinrpc/annul/", annul, format="json")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    scan = Scan.objects.get()
+    assert not scan.successful and scan.error_reason == "annulled"
+    state = TicketListState.objects.get(ticket=ticket)
+    assert not state.inside and state.entry_count == 0 and inside_from_log(clist) == set()
+    assert device_api.post(f"{org_url}checkinrpc/annul/", annul, format="json").status_code == 400  # done once
+    missing = {**annul, "nonce": "nope"}
+    assert device_api.post(f"{org_url}checkinrpc/annul/", missing, format="json").status_code == 404
+    # The person can now come in for real.
+    again = device_api.post(url, {"secret": ticket.secret, "lists": [clist.pk]}, format="json")
+    assert again.status_code == 201
+
+
+def test_rpc_annul_refuses_after_the_window(device_api, org_url, clist, ticket):
+    at = timezone.now() - timedelta(hours=1)
+    device_api.post(f"{org_url}checkinrpc/redeem/", {"secret": ticket.secret, "lists": [clist.pk], "nonce": "old",
+                    "datetime": at.isoformat()}, format="json")
+    response = device_api.post(f"{org_url}checkinrpc/annul/", {"lists": [clist.pk], "nonce": "old"}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "annul_refused"
