@@ -222,7 +222,7 @@ class CheckoutBatch(models.Model):
 
 
 class Scan(models.Model):
-    """One row per scan, successful or not. Never deleted; never updated except by ``services.annul``
+    """One row per scan, successful or not. Never deleted; never updated except by ``annulment.annul``
     (pretix's annulment: a successful scan becomes ``successful = False``, ``error_reason = "annulled"``)."""
 
     class Type(models.TextChoices):

@@ -15,13 +15,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from checkin import devices, selectors, services
+from checkin import annulment, devices, selectors, services
 from checkin.api import IdField, IdListField, OrganizerView, RedeemView, list_counts
 from checkin.auth import DeviceAuthentication, device_of
 from checkin.errors import NoCheckinRights
 from checkin.items import items_for_event
 from checkin.models import CheckinList, Device, Scan, Ticket, TicketType
 from checkin.presenters import checkin_list_data, event_data, item_data, position_data, scan_data
+from config.request_log import expected_refusal
 
 SERVER_VERSION = "2025.1.0"  # the pretix API level we follow; apps gate features on it
 SERVER_VERSION_NUMERIC = 20250100000
@@ -239,6 +240,8 @@ class ListRedeemView(ListMixin, OrganizerView):
             result = services.redeem_position(ticket_id=int(position), clist=clist, req=req)
         else:
             result = services.redeem(secret=position[:190], lists=[clist], req=req)
+        if not result.scan.successful:
+            expected_refusal(request)
         return RedeemView.answer(result, [clist])
 
 
@@ -278,7 +281,7 @@ class AnnulView(OrganizerView):
         data = payload.validated_data
         lists = RedeemView.lists(organizer, data["lists"], user=request.user)
         # error_explanation is accepted and not stored: the log keeps the reason code "annulled".
-        services.annul(lists=lists, nonce=data["nonce"], at=data["datetime"], **self.scanner(request))
+        annulment.annul(lists=lists, nonce=data["nonce"], at=data["datetime"], **self.scanner(request))
         return Response({"status": "ok"})
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from checkin import devices, services
@@ -310,3 +311,20 @@ def test_rpc_annul_refuses_after_the_window(device_api, org_url, clist, ticket):
                     "datetime": at.isoformat()}, format="json")
     response = device_api.post(f"{org_url}checkinrpc/annul/", {"lists": [clist.pk], "nonce": "old"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "annul_refused"
+
+
+def test_a_device_cannot_scan_on_a_list_of_another_event(device_api, org_url, organizer, make_ticket):
+    other = Event.objects.create(organizer=organizer, name="Other", slug="other")
+    other_list = other.checkin_lists.create(name="Other door")
+    ticket = make_ticket(event=other)
+    response = device_api.post(f"{org_url}checkinrpc/redeem/", {"secret": ticket.secret, "lists": [other_list.pk]},
+                               format="json")
+    assert response.status_code == 400 and response.json()["code"] == "validation_error"
+    assert not Scan.objects.exists()
+
+
+def test_a_staff_token_is_not_a_device_token(door_user, org_url):
+    token = Token.objects.create(user=door_user)
+    as_device = APIClient(HTTP_AUTHORIZATION=f"Device {token.key}")
+    assert as_device.get("/api/v1/device/info").status_code == 401
+    assert as_device.get(f"{org_url}events/").status_code == 401
