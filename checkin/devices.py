@@ -83,6 +83,19 @@ def _new_api_token() -> str:
     return secrets.token_urlsafe(48)
 
 
+# --- Seams the concurrency tests' negative control swaps out ---------------------------------------
+
+
+def find_by_init_token(token: str) -> Device | None:
+    return Device.objects.select_related("organizer").filter(init_token_hash=digest(token)).first()
+
+
+def claim_init_token(device_pk: int, token_hash: str, **fields) -> int:
+    """The conditional UPDATE that claims an initialization token: a second use, or a racing first, finds
+    the hash gone and matches no row. Returns the row count."""
+    return Device.objects.filter(pk=device_pk, init_token_hash=token_hash).update(**fields)
+
+
 def _refuse(message: str) -> DeviceTokenInvalid:
     # pretix's apps show ``{"token": [message]}``; our clients read ``detail`` and ``code``: both are sent.
     return DeviceTokenInvalid(message, token=[message])
@@ -92,7 +105,7 @@ def initialize(*, token: str, info: dict, at: datetime | None = None) -> Issued:
     """Exchange an initialization token for an API token, once. Unknown, used and expired tokens are all
     the same 400 to the caller, except that pretix's apps show the reason, so we say which."""
     at = at or timezone.now()
-    device = Device.objects.select_related("organizer").filter(init_token_hash=digest(token)).first()
+    device = find_by_init_token(token)
     if device is None:
         raise _refuse("This initialization token is not known.")
     if device.revoked is not None:
@@ -100,10 +113,8 @@ def initialize(*, token: str, info: dict, at: datetime | None = None) -> Issued:
     if device.init_token_expires is None or device.init_token_expires < at:
         raise _refuse("This initialization token has expired.")
     api_token = _new_api_token()
-    # The conditional UPDATE claims the token: a second use (or a racing first) matches nothing.
-    claimed = Device.objects.filter(pk=device.pk, init_token_hash=digest(token)).update(
-        init_token_hash=None, init_token_expires=None, api_token_hash=digest(api_token), initialized=at,
-        **_software(info))
+    claimed = claim_init_token(device.pk, digest(token), init_token_hash=None, init_token_expires=None,
+                               api_token_hash=digest(api_token), initialized=at, **_software(info))
     if claimed != 1:
         raise _refuse("This initialization token has already been used.")
     device.refresh_from_db()
