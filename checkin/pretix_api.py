@@ -235,6 +235,8 @@ class ListRedeemView(ListMixin, OrganizerView):
         data = payload.validated_data
         req = services.ScanRequest(type=data["type"], force=data["force"], nonce=data["nonce"] or None,
                                    at=data["datetime"], **self.scanner(request))
+        # The code read comes in the path here: the same checks as redeem's ``secret`` (length, no NUL).
+        position = serializers.CharField(max_length=190).run_validation(position)
         by_id = position.isdigit() and not _flag(request.query_params.get("untrusted_input"))
         if by_id and Ticket.objects.filter(event=clist.event, pk=int(position)).exists():
             result = services.redeem_position(ticket_id=int(position), clist=clist, req=req)

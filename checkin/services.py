@@ -37,6 +37,11 @@ class ScanRequest:
     # eventyay's single checkout refuses an exit of someone not inside whatever the list says.
     strict_exit: bool = False
 
+    def __post_init__(self) -> None:
+        # A device's gate label (set in the admin) marks its scans when the app sends none.
+        if not self.gate and self.device is not None:
+            self.gate = self.device.gate
+
 
 @dataclass
 class ScanResult:

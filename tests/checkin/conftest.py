@@ -1,8 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from checkin import items
-from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Ticket
+from checkin import devices, items
+from checkin.models import CheckinList, Device, Event, Organizer, OrganizerMembership, Ticket
 from checkin.services import ScanRequest, redeem
 
 
@@ -99,3 +99,20 @@ def base(organizer, event):
 @pytest.fixture
 def redeem_url(organizer):
     return f"/api/v1/organizers/{organizer.slug}/checkinrpc/redeem/"
+
+
+@pytest.fixture
+def device_api(organizer, event):
+    """A scanner app set up for ``event`` through ``device/initialize``; ``client.device`` is its Device."""
+    issued = devices.create_device(organizer=organizer, name="Door 1", events=[event])
+    body = APIClient().post("/api/v1/device/initialize", {"token": issued.token, "hardware_brand": "Samsung",
+                            "hardware_model": "Galaxy S", "software_brand": "pretixdroid",
+                            "software_version": "4.0.0"}, format="json").json()
+    client = APIClient(HTTP_AUTHORIZATION=f"Device {body['api_token']}")
+    client.device = Device.objects.get(pk=issued.device.pk)
+    return client
+
+
+@pytest.fixture
+def org_url(organizer):
+    return f"/api/v1/organizers/{organizer.slug}/"

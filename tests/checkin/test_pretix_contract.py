@@ -41,22 +41,6 @@ def assert_shape(body: dict, shape: dict) -> None:
         assert isinstance(body[key], kind) and not (kind is I and isinstance(body[key], bool)), (key, body[key])
 
 
-@pytest.fixture
-def device_api(organizer, event):
-    issued = devices.create_device(organizer=organizer, name="Door 1", events=[event])
-    body = APIClient().post("/api/v1/device/initialize", {"token": issued.token, "hardware_brand": "Samsung",
-                            "hardware_model": "Galaxy S", "software_brand": "pretixdroid",
-                            "software_version": "4.0.0"}, format="json").json()
-    client = APIClient(HTTP_AUTHORIZATION=f"Device {body['api_token']}")
-    client.device = Device.objects.get(pk=issued.device.pk)
-    return client
-
-
-@pytest.fixture
-def org_url(organizer):
-    return f"/api/v1/organizers/{organizer.slug}/"
-
-
 # --- Device authentication (deviceauth.rst) ----------------------------------------------------------
 
 
