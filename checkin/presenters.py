@@ -8,6 +8,7 @@ with ``i18n`` (true for device-authenticated scanner apps).
 """
 
 import datetime as dt
+import hashlib
 
 from django.conf import settings
 
@@ -139,6 +140,22 @@ def position_data(ticket: Ticket, lists: list[CheckinList], *, checkins: list[di
         data["pdf_data"] = {"attendee_name": ticket.attendee_name, "event_name": ticket.event.name,
                             "item": ticket.ticket_type, "order": ticket.order_code, "secret": ticket.secret}
     return data
+
+
+def order_data(ticket: Ticket, position: dict) -> dict:
+    """pretix's order resource for a ticket: an order of one position."""
+    return {
+        "code": ticket.order_code, "event": ticket.event.slug, "status": position["order__status"],
+        "testmode": False,
+        # pretix's order secret guards order links; never a piece of the ticket's own secret.
+        "secret": hashlib.sha256(f"order:{ticket.secret}".encode()).hexdigest()[:16],
+        "email": ticket.attendee_email or None, "phone": None,
+        "locale": "en", "datetime": ticket.created, "expires": None, "payment_date": None, "payment_provider": None,
+        "fees": [], "total": position["price"], "comment": "", "checkin_attention": position["require_attention"],
+        "checkin_text": None, "require_approval": False, "valid_if_pending": False, "sales_channel": "web",
+        "invoice_address": None, "positions": [position], "downloads": [], "payments": [], "refunds": [],
+        "last_modified": ticket.modified,
+    }
 
 
 def attention(ticket: Ticket | None) -> tuple[bool, list[str]]:

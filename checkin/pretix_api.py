@@ -20,8 +20,8 @@ from checkin.api import IdField, IdListField, OrganizerView, RedeemView, list_co
 from checkin.auth import DeviceAuthentication, device_of
 from checkin.errors import NoCheckinRights
 from checkin.items import items_for_event
-from checkin.models import CheckinList, Device, Scan, Ticket, TicketType
-from checkin.presenters import checkin_list_data, event_data, item_data, position_data, scan_data
+from checkin.models import CheckinList, Device, RevokedSecret, Scan, Ticket, TicketType
+from checkin.presenters import checkin_list_data, event_data, item_data, order_data, position_data, scan_data
 from config.request_log import expected_refusal
 
 SERVER_VERSION = "2025.1.0"  # the pretix API level we follow; apps gate features on it
@@ -212,6 +212,54 @@ class ListPositionView(ListMixin, OrganizerView):
         if ticket is None:
             raise NotFound("Unknown position.")
         return Response(present_positions([ticket], clist, pdf_data=_flag(request.query_params.get("pdf_data")))[0])
+
+
+class OrdersView(OrganizerView):
+    """pretix's orders, as scanner apps download them for their offline copy: each Plaudit ticket is an
+    order of one position (``order`` = the ticket's order code), with check-ins on every list."""
+
+    class QuerySerializer(serializers.Serializer):
+        modified_since = serializers.DateTimeField(required=False, default=None)
+        pdf_data = serializers.CharField(required=False, default="", max_length=10)
+
+    @extend_schema(parameters=[QuerySerializer], responses=dict, summary="pretix: orders (one per ticket)")
+    def get(self, request, org: str, event: str):
+        generated = timezone.now() - SYNC_OVERLAP
+        found, rights = self.event(request, org, event)
+        if not rights.manage:
+            raise NoCheckinRights("Listing every order needs manage rights.")
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since, pdf = query.validated_data["modified_since"], _flag(query.validated_data["pdf_data"])
+        qs = selectors.orders_for_event(event=found, modified_since=since)
+        lists = list(CheckinList.objects.filter(event=found).order_by("pk"))
+
+        def present(page):
+            checkins = selectors.checkins_by_ticket(ticket_ids=[t.pk for t in page], list_ids=[c.pk for c in lists])
+            for ticket in page:
+                ticket.event = found
+            return [order_data(t, position_data(t, lists, checkins=checkins[t.pk], pdf_data=pdf)) for t in page]
+
+        return _paged(self, request, qs, present, generated=generated)
+
+
+class RevokedSecretsView(OrganizerView):
+    @extend_schema(responses=dict, summary="pretix: revoked ticket codes, for offline scanners")
+    def get(self, request, org: str, event: str):
+        found, _ = self.event(request, org, event)
+        qs = RevokedSecret.objects.filter(ticket__event=found).order_by("pk")
+        return _paged(self, request, qs, lambda page: [{"id": r.pk, "secret": r.secret, "created": r.created}
+                                                       for r in page])
+
+
+class EmptyListView(OrganizerView):
+    """Resources pretix has and Plaudit does not (categories, questions, sub-events, blocked secrets, badge
+    layouts): an empty page, so an app's sync finds nothing instead of failing on a 404."""
+
+    @extend_schema(responses=dict, summary="pretix: a resource Plaudit does not have (always empty)")
+    def get(self, request, org: str, event: str):
+        self.event(request, org, event)
+        return Response({"count": 0, "next": None, "previous": None, "results": []})
 
 
 # --- Scanning ----------------------------------------------------------------------------------------

@@ -179,6 +179,16 @@ def positions_for_list(*, clist: CheckinList, search: str = "", modified_since=N
     return qs
 
 
+def orders_for_event(*, event: Event, modified_since=None) -> QuerySet[Ticket]:
+    """Every ticket of an event (cancelled ones too, as pretix's orders), oldest first; with
+    ``modified_since`` only those changed since (their row, or a successful scan on any list)."""
+    qs = Ticket.objects.filter(event=event).order_by("pk")
+    if modified_since is not None:
+        changed = TicketListState.objects.filter(checkin_list__event=event, modified__gte=modified_since)
+        qs = qs.filter(Q(modified__gte=modified_since) | Q(pk__in=changed.values("ticket_id")))
+    return qs
+
+
 def checkins_by_ticket(*, ticket_ids: list[int], list_ids: list[int]) -> dict[int, list[dict]]:
     """``position.checkins`` of a page of tickets, in one query."""
     rows = (Scan.objects.filter(ticket_id__in=ticket_ids, checkin_list_id__in=list_ids, successful=True)

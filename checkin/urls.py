@@ -25,6 +25,10 @@ urlpatterns = [
     path(E, pretix_api.EventDetailView.as_view(), name="checkin-event"),
     path(f"{E}items/", pretix_api.ItemsView.as_view(), name="checkin-items"),
     path(f"{E}checkins/", pretix_api.CheckinsView.as_view(), name="checkin-history"),
+    path(f"{E}orders/", pretix_api.OrdersView.as_view(), name="checkin-orders"),
+    path(f"{E}revokedsecrets/", pretix_api.RevokedSecretsView.as_view(), name="checkin-revoked-secrets"),
+    *[path(f"{E}{name}/", pretix_api.EmptyListView.as_view(), name=f"checkin-empty-{name}")
+      for name in ("categories", "questions", "subevents", "blockedsecrets", "badgelayouts", "badgeitems")],
     path(f"{E}checkinlists/<int:list_id>/", pretix_api.CheckinListDetailView.as_view(), name="checkin-list"),
     path(f"{E}checkinlists/<int:list_id>/positions/", pretix_api.ListPositionsView.as_view(),
          name="checkin-list-positions"),

@@ -312,3 +312,36 @@ def test_a_staff_token_is_not_a_device_token(door_user, org_url):
     as_device = APIClient(HTTP_AUTHORIZATION=f"Device {token.key}")
     assert as_device.get("/api/v1/device/info").status_code == 401
     assert as_device.get(f"{org_url}events/").status_code == 401
+
+
+ORDER = {"code": S, "event": S, "status": S, "testmode": B, "secret": S, "email": (S, N), "locale": S,
+         "datetime": S, "fees": L, "total": S, "checkin_attention": B, "require_approval": B, "positions": L,
+         "last_modified": S}
+
+
+def test_orders_one_per_ticket_with_modified_since(device_api, org_url, clist, scan, make_ticket):
+    scanned, untouched = make_ticket(), make_ticket(status=Ticket.Status.CANCELED)
+    Ticket.objects.update(modified=timezone.now() - timedelta(hours=1))
+    since = timezone.now() - timedelta(minutes=1)
+    body = device_api.get(f"{org_url}events/conf/orders/", {"pdf_data": "true"}).json()
+    assert_shape(body, PAGE)
+    assert {o["code"]: o["status"] for o in body["results"]} == {scanned.order_code: "p", untouched.order_code: "c"}
+    assert_shape(body["results"][0], ORDER)
+    assert_shape(body["results"][0]["positions"][0], {**POSITION, "pdf_data": D})
+    assert scanned.secret[:16] not in {o["secret"] for o in body["results"]}
+    scan(scanned)
+    changed = device_api.get(f"{org_url}events/conf/orders/", {"modified_since": since.isoformat()}).json()
+    assert [o["code"] for o in changed["results"]] == [scanned.order_code]
+    assert len(changed["results"][0]["positions"][0]["checkins"]) == 1
+
+
+def test_revoked_secrets_and_resources_plaudit_does_not_have(device_api, org_url, ticket):
+    old = ticket.secret
+    services.regenerate_secret(ticket=ticket)
+    body = device_api.get(f"{org_url}events/conf/revokedsecrets/").json()
+    assert_shape(body, PAGE)
+    assert_shape(body["results"][0], {"id": I, "secret": S, "created": S})
+    assert body["results"][0]["secret"] == old
+    for name in ("categories", "questions", "subevents", "blockedsecrets", "badgelayouts", "badgeitems"):
+        assert device_api.get(f"{org_url}events/conf/{name}/").json() == {"count": 0, "next": None,
+                                                                        "previous": None, "results": []}
