@@ -9,6 +9,7 @@ with ``i18n`` (true for device-authenticated scanner apps).
 
 import datetime as dt
 import hashlib
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -128,7 +129,7 @@ def _pretix_position(ticket: Ticket, info: items.ItemInfo) -> dict:
 
 
 def position_data(ticket: Ticket, lists: list[CheckinList], *, checkins: list[dict] | None = None,
-                  pdf_data: bool = False) -> dict:
+                  pdf_data: bool = False, positionid: int = 1) -> dict:
     """The ticket as pretix's order position, with its successful scans on ``lists`` (``checkins``).
     ``checkins``: that list when the caller already knows it (the redeem service, from the state row it
     locked). ``pdf_data``: pretix's ticket-layout variables, for apps that print or show them offline."""
@@ -136,25 +137,36 @@ def position_data(ticket: Ticket, lists: list[CheckinList], *, checkins: list[di
         checkins = selectors.position_checkins(ticket_id=ticket.pk, list_ids=[c.pk for c in lists])
     info = items.item(ticket.event_id, ticket.ticket_type)
     data = {**_ticket_fields(ticket), **_pretix_position(ticket, info), "checkins": checkins}
+    # Within an order (tickets sharing an order code) pretix numbers positions 1, 2, …; elsewhere 1.
+    data["positionid"] = positionid
     if pdf_data:
         data["pdf_data"] = {"attendee_name": ticket.attendee_name, "event_name": ticket.event.name,
                             "item": ticket.ticket_type, "order": ticket.order_code, "secret": ticket.secret}
     return data
 
 
-def order_data(ticket: Ticket, position: dict) -> dict:
-    """pretix's order resource for a ticket: an order of one position."""
+def order_data(tickets: list[Ticket], positions: list[dict]) -> dict:
+    """pretix's order resource for the tickets sharing an order code (``positions``: theirs, in order).
+    Cancelled when every ticket is; total = the sum of the positions' prices."""
+    ticket = tickets[0]
+    canceled = all(p["order__status"] == "c" for p in positions)
+    if not canceled:
+        # As pretix lists an order's positions: without its cancelled ones (an offline scanner must not
+        # take a cancelled ticket of a paid order for a valid one).
+        positions = [p for p in positions if p["order__status"] != "c"]
+    total = sum(Decimal(p["price"]) for p in positions)
     return {
-        "code": ticket.order_code, "event": ticket.event.slug, "status": position["order__status"],
+        "code": ticket.order_code, "event": ticket.event.slug, "status": "c" if canceled else "p",
         "testmode": False,
         # pretix's order secret guards order links; never a piece of the ticket's own secret.
         "secret": hashlib.sha256(f"order:{ticket.secret}".encode()).hexdigest()[:16],
         "email": ticket.attendee_email or None, "phone": None,
         "locale": "en", "datetime": ticket.created, "expires": None, "payment_date": None, "payment_provider": None,
-        "fees": [], "total": position["price"], "comment": "", "checkin_attention": position["require_attention"],
+        "fees": [], "total": f"{total:.2f}", "comment": "",
+        "checkin_attention": any(p["require_attention"] for p in positions),
         "checkin_text": None, "require_approval": False, "valid_if_pending": False, "sales_channel": "web",
-        "invoice_address": None, "positions": [position], "downloads": [], "payments": [], "refunds": [],
-        "last_modified": ticket.modified,
+        "invoice_address": None, "positions": positions, "downloads": [], "payments": [], "refunds": [],
+        "last_modified": max(t.modified for t in tickets),
     }
 
 

@@ -215,8 +215,8 @@ class ListPositionView(ListMixin, OrganizerView):
 
 
 class OrdersView(OrganizerView):
-    """pretix's orders, as scanner apps download them for their offline copy: each Plaudit ticket is an
-    order of one position (``order`` = the ticket's order code), with check-ins on every list."""
+    """pretix's orders, as scanner apps download them for their offline copy: the tickets sharing an order
+    code are one order, its positions numbered in ticket order, with check-ins on every list."""
 
     class QuerySerializer(serializers.Serializer):
         modified_since = serializers.DateTimeField(required=False, default=None)
@@ -235,10 +235,13 @@ class OrdersView(OrganizerView):
         lists = list(CheckinList.objects.filter(event=found).order_by("pk"))
 
         def present(page):
-            checkins = selectors.checkins_by_ticket(ticket_ids=[t.pk for t in page], list_ids=[c.pk for c in lists])
-            for ticket in page:
+            orders = selectors.order_tickets(event=found, codes=[row["order_code"] for row in page])
+            tickets = [t for group in orders.values() for t in group]
+            checkins = selectors.checkins_by_ticket(ticket_ids=[t.pk for t in tickets], list_ids=[c.pk for c in lists])
+            for ticket in tickets:
                 ticket.event = found
-            return [order_data(t, position_data(t, lists, checkins=checkins[t.pk], pdf_data=pdf)) for t in page]
+            return [order_data(group, [position_data(t, lists, checkins=checkins[t.pk], pdf_data=pdf, positionid=n)
+                                       for n, t in enumerate(group, start=1)]) for group in orders.values()]
 
         return _paged(self, request, qs, present, generated=generated)
 

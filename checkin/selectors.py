@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from functools import cache
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import ValidationError
 
 from checkin import items
@@ -179,14 +179,23 @@ def positions_for_list(*, clist: CheckinList, search: str = "", modified_since=N
     return qs
 
 
-def orders_for_event(*, event: Event, modified_since=None) -> QuerySet[Ticket]:
-    """Every ticket of an event (cancelled ones too, as pretix's orders), oldest first; with
-    ``modified_since`` only those changed since (their row, or a successful scan on any list)."""
-    qs = Ticket.objects.filter(event=event).order_by("pk")
+def orders_for_event(*, event: Event, modified_since=None) -> QuerySet:
+    """pretix's orders of an event: one row per order code (``{"order_code", "first"}``, oldest first),
+    cancelled tickets included; with ``modified_since`` only orders with a ticket changed since then (its
+    row, or a successful scan on any list). ``order_tickets`` reads a page's tickets."""
+    qs = Ticket.objects.filter(event=event)
     if modified_since is not None:
         changed = TicketListState.objects.filter(checkin_list__event=event, modified__gte=modified_since)
         qs = qs.filter(Q(modified__gte=modified_since) | Q(pk__in=changed.values("ticket_id")))
-    return qs
+    return qs.values("order_code").annotate(first=Min("pk")).order_by("first")
+
+
+def order_tickets(*, event: Event, codes: list[str]) -> dict[str, list[Ticket]]:
+    """Every ticket of these orders (a changed order is sent whole), in position order."""
+    found: dict[str, list[Ticket]] = {code: [] for code in codes}
+    for ticket in Ticket.objects.filter(event=event, order_code__in=codes).order_by("pk"):
+        found[ticket.order_code].append(ticket)
+    return found
 
 
 def checkins_by_ticket(*, ticket_ids: list[int], list_ids: list[int]) -> dict[int, list[dict]]:

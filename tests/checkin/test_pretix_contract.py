@@ -345,3 +345,16 @@ def test_revoked_secrets_and_resources_plaudit_does_not_have(device_api, org_url
     for name in ("categories", "questions", "subevents", "blockedsecrets", "badgelayouts", "badgeitems"):
         assert device_api.get(f"{org_url}events/conf/{name}/").json() == {"count": 0, "next": None,
                                                                         "previous": None, "results": []}
+
+
+def test_tickets_sharing_an_order_code_are_one_order(device_api, org_url, make_ticket):
+    first, second = make_ticket(order_code="FAM01"), make_ticket(order_code="FAM01")
+    make_ticket(order_code="SOLO1", status=Ticket.Status.CANCELED)
+    Ticket.objects.filter(pk=second.pk).update(status=Ticket.Status.CANCELED)
+    orders = {o["code"]: o for o in device_api.get(f"{org_url}events/conf/orders/").json()["results"]}
+    assert set(orders) == {"FAM01", "SOLO1"}
+    family = orders["FAM01"]
+    assert family["status"] == "p" and family["total"] == "0.00"
+    # The cancelled ticket of a paid order is left out, as pretix leaves out cancelled positions.
+    assert [(p["id"], p["positionid"], p["order__status"]) for p in family["positions"]] == [(first.pk, 1, "p")]
+    assert orders["SOLO1"]["status"] == "c"
