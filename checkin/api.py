@@ -9,13 +9,16 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from checkin import qr, selectors, services
+from checkin.auth import DeviceAuthentication, device_of
 from checkin.errors import CheckinError, InvalidPosition, NoCheckinRights
 from checkin.models import CheckinList, Event, Scan, Ticket
 from checkin.presenters import (
     REASON_TEXT,
+    attention,
     checkin_list_data,
     event_data,
     list_ref,
@@ -46,7 +49,11 @@ def eventyay_exception_handler(exc, context):
 
 
 class OrganizerView(APIView):
-    """Resolves ``<org>`` (and ``<event>``) and the caller's rights: 404 if unknown, 403 without rights."""
+    """Resolves ``<org>`` (and ``<event>``) and the caller's rights: 404 if unknown, 403 without rights.
+    Staff log in with a token or a session; pretix-family scanner apps with their device token (last, so a
+    plain ``Token`` header is never mistaken for one)."""
+
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, DeviceAuthentication]
 
     def organizer(self, request, org: str):
         organizer, rights = selectors.organizer_for(request.user, org)
@@ -60,7 +67,15 @@ class OrganizerView(APIView):
         found = Event.objects.filter(organizer=organizer, slug=event).select_related("organizer").first()
         if found is None:
             raise NotFound("Unknown event.")
+        if not selectors.device_allows(request.user, found.pk):
+            raise NoCheckinRights("This device has no access to this event.")
         return found, rights
+
+    @staticmethod
+    def scanner(request) -> dict:
+        """Who scans, for ``ScanRequest``: the device of a scanner app, else the logged-in user."""
+        device = device_of(request.user)
+        return {"device": device, "user": None} if device is not None else {"device": None, "user": request.user}
 
     def paginated(self, request, queryset, present):
         paginator = LimitOffsetPagination()
@@ -72,8 +87,9 @@ class EventsView(OrganizerView):
     @extend_schema(responses=dict, summary="Events of an organizer")
     def get(self, request, org: str):
         organizer, _ = self.organizer(request, org)
-        qs = Event.objects.filter(organizer=organizer).order_by("date_from", "pk")
-        return self.paginated(request, qs, lambda page: [event_data(e) for e in page])
+        qs = selectors.events_for_api(request.user, organizer)
+        pretix = device_of(request.user) is not None
+        return self.paginated(request, qs, lambda page: [event_data(e, pretix=pretix) for e in page])
 
 
 class CheckinListsView(OrganizerView):
@@ -81,7 +97,8 @@ class CheckinListsView(OrganizerView):
     def get(self, request, org: str, event: str):
         found, _ = self.event(request, org, event)
         qs = CheckinList.objects.filter(event=found).order_by("pk")
-        return self.paginated(request, qs, lambda page: [checkin_list_data(c, found) for c in page])
+        return self.paginated(request, qs, lambda page: [checkin_list_data(c, found, counts=list_counts(c, found))
+                                                         for c in page])
 
 
 class ListStatusView(OrganizerView):
@@ -168,7 +185,7 @@ class CheckoutSingleView(OrganizerView):
         clist = CheckinList.objects.filter(event=found, pk=data["checkin_list_id"]).select_related("event").first()
         if clist is None:
             raise InvalidPosition("Unknown check-in list for this event.")
-        req = services.ScanRequest(force=data["force"], at=data["datetime"], user=request.user)
+        req = services.ScanRequest(force=data["force"], at=data["datetime"], **self.scanner(request))
         result = services.checkout(ticket_id=data["position_id"], clist=clist, req=req)
         scan, ticket = result.scan, result.ticket
         if not scan.successful:
@@ -280,18 +297,18 @@ class RedeemView(OrganizerView):
         lists = selectors.redeem_lists(request.user, org, data["lists"])
         if lists is None:
             organizer, _ = self.organizer(request, org)
-            lists = self.lists(organizer, data["lists"])
+            lists = self.lists(organizer, data["lists"], user=request.user)
         req = services.ScanRequest(type=data["type"], force=data["force"], nonce=data["nonce"] or None,
-                                   at=data["datetime"], user=request.user, gate=data["gate"])
+                                   at=data["datetime"], gate=data["gate"], **self.scanner(request))
         result = services.redeem(secret=data["secret"], lists=lists, req=req)
         if not result.scan.successful:
             expected_refusal(request)  # a refused scan is the door working; the scan log keeps it
         return self.answer(result, lists)
 
     @staticmethod
-    def lists(organizer, ids: list[int]) -> list[CheckinList]:
+    def lists(organizer, ids: list[int], *, user=None) -> list[CheckinList]:
         found = {c.pk: c for c in CheckinList.objects.filter(pk__in=ids, event__organizer=organizer)
-                 .select_related("event")}
+                 .select_related("event") if selectors.device_allows(user, c.event_id)}
         unknown = [i for i in ids if i not in found]
         if unknown:
             raise CheckinError(f"Invalid checkin list IDs: {', '.join(map(str, unknown))}", code="validation_error")
@@ -299,17 +316,26 @@ class RedeemView(OrganizerView):
 
     @staticmethod
     def answer(result: services.ScanResult, lists: list[CheckinList]) -> Response:
+        """pretix's redeem answer: ``require_attention`` and ``checkin_texts`` in every outcome."""
         scan, clist = result.scan, result.checkin_list
-        body = {"list": list_ref(clist)}
+        flag, texts = attention(result.ticket)
+        body = {"require_attention": flag, "checkin_texts": texts, "list": list_ref(clist)}
         if result.ticket is None:
-            return Response({"status": "error", "reason": Scan.Reason.INVALID, "reason_explanation": None, **body},
-                            status=status.HTTP_404_NOT_FOUND)
+            return Response({"detail": "Not found.", "status": "error", "reason": Scan.Reason.INVALID,
+                             "reason_explanation": None, **body}, status=status.HTTP_404_NOT_FOUND)
         body["position"] = position_data(result.ticket, lists, checkins=result.checkins)
         if scan.successful:
             return Response({"status": "ok", **body}, status=status.HTTP_201_CREATED)
         return Response({"status": "error", "reason": scan.error_reason,
                          "reason_explanation": REASON_TEXT.get(scan.error_reason), **body},
                         status=status.HTTP_400_BAD_REQUEST)
+
+
+def list_counts(clist: CheckinList, event: Event) -> dict:
+    """pretix's read-only ``position_count`` and ``checkin_count`` of a list resource."""
+    clist.event = event
+    found = selectors.list_status(clist)
+    return {"position_count": found["position_count"], "checkin_count": found["checkin_count"]}
 
 
 class BenchPingView(APIView):

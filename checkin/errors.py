@@ -20,3 +20,11 @@ class NoCheckinRights(CheckinError):
 
 class SearchTooShort(CheckinError):
     default_code = "search_too_short"
+
+
+class DeviceTokenInvalid(CheckinError):
+    default_code = "device_token_invalid"
+
+
+class AnnulRefused(CheckinError):
+    default_code = "annul_refused"

@@ -30,6 +30,16 @@ class ScanFilter(django_filters.FilterSet):
     gate = django_filters.CharFilter()
     datetime_since = django_filters.IsoDateTimeFilter(field_name="datetime", lookup_expr="gte")
     datetime_until = django_filters.IsoDateTimeFilter(field_name="datetime", lookup_expr="lt")
+    # pretix's check-in history names.
+    list = IdFilter(field_name="checkin_list_id")
+    device = IdFilter(field_name="device_id")
+    datetime_before = django_filters.IsoDateTimeFilter(field_name="datetime", lookup_expr="lt")
+    created_since = django_filters.IsoDateTimeFilter(field_name="server_datetime", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="server_datetime", lookup_expr="lt")
+    auto_checked_in = django_filters.BooleanFilter(method="_auto")
+
+    def _auto(self, queryset, name, value):
+        return queryset.none() if value else queryset  # no scan of ours is automatic
 
     class Meta:
         model = Scan

@@ -14,6 +14,7 @@ from engagement.models import Member
 COLUMNS = ["order_code", "attendee_name", "attendee_email", "ticket_type", "secret", "status", "member_username"]
 REQUIRED = ["order_code"]
 BATCH = 1000
+LEGACY_STATUS = {"revoked": Ticket.Status.CANCELED.value}
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Importer:
 
     def check(self, line: int, raw: dict, report: ImportReport) -> None:
         row = {c: (raw.get(c) or "").strip() for c in COLUMNS}
+        # Files exported before migration 0003 call a cancelled ticket "revoked".
+        row["status"] = LEGACY_STATUS.get(row["status"], row["status"])
         errors = _field_errors(row)
         if row["member_username"] and row["member_username"] not in self.members:
             errors.append(f"no member with username {row['member_username']!r}")

@@ -61,10 +61,34 @@ class Event(models.Model):
         return self.name
 
 
+class TicketType(models.Model):
+    """A ticket type of an event with a stable numeric id: pretix's *item*. Tickets keep their type as a name
+    (``Ticket.ticket_type``); rows here are created on first use (``checkin.items``) and never renamed, so an
+    id a scanner stored offline keeps meaning the same type."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="ticket_types")
+    name = models.CharField(max_length=100)
+    # pretix's ``admission``: whether the type lets its holder in (a T-shirt does not).
+    admission = models.BooleanField(default=True)
+    default_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    # pretix's ``checkin_attention`` / ``checkin_text``: the scanner shows a warning or a text on every scan.
+    checkin_attention = models.BooleanField(default=False)
+    checkin_text = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "name"], name="checkin_ticket_type_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         VALID = "valid", _("Valid")
-        REVOKED = "revoked", _("Revoked")
+        # pretix's "canceled" (was "revoked" before the pretix-family scanners came; see migration 0003).
+        CANCELED = "canceled", _("Cancelled")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tickets")
     order_code = models.CharField(max_length=32)
@@ -78,15 +102,70 @@ class Ticket(models.Model):
     secret = models.CharField(max_length=64, unique=True, default=new_secret)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.VALID)
     created = models.DateTimeField(default=timezone.now, editable=False)
+    # Moved by every save (admin, import, cancel). Scans move ``TicketListState.modified`` instead, so the
+    # door's hot path writes no ticket row; the offline sync reads both (``selectors.positions_for_list``).
+    modified = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
             # Ticket search by order code within an event (tickets API, admin).
             models.Index(fields=["event", "order_code"], name="checkin_ticket_order_idx"),
+            # The scanners' offline sync: positions changed since their last download.
+            models.Index(fields=["event", "modified"], name="checkin_ticket_modified_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.order_code} {self.attendee_name}".strip()
+
+
+class RevokedSecret(models.Model):
+    """A secret a ticket used to have. Scanning it answers pretix's ``revoked`` (with the ticket), not
+    ``invalid``: the holder has an outdated ticket, not a forged one."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="revoked_secrets")
+    secret = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.secret[:8]}… of {self.ticket_id}"
+
+
+class Device(models.Model):
+    """A scanner app (pretixSCAN, eventyay) provisioned for one organizer: pretix's device authentication.
+
+    Both tokens are stored as SHA-256 hashes; the raw values are shown once (the initialization token in the
+    admin, the API token in the ``device/initialize`` answer)."""
+
+    organizer = models.ForeignKey(Organizer, on_delete=models.CASCADE, related_name="devices")
+    # pretix's organizer-internal ``device_id`` (1, 2, … per organizer).
+    device_id = models.PositiveIntegerField()
+    unique_serial = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=190)
+    all_events = models.BooleanField(default=False)
+    limit_events = models.ManyToManyField(Event, blank=True, related_name="devices")
+    gate = models.CharField(max_length=100, blank=True, default="")
+    init_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    init_token_expires = models.DateTimeField(null=True, blank=True, editable=False)
+    initialized = models.DateTimeField(null=True, blank=True, editable=False)
+    api_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    revoked = models.DateTimeField(null=True, blank=True, editable=False)
+    hardware_brand = models.CharField(max_length=190, blank=True, default="", editable=False)
+    hardware_model = models.CharField(max_length=190, blank=True, default="", editable=False)
+    software_brand = models.CharField(max_length=190, blank=True, default="", editable=False)
+    software_version = models.CharField(max_length=190, blank=True, default="", editable=False)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organizer", "device_id"], name="checkin_device_unique_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organizer})"
+
+    def allows(self, event_id: int, event_ids: set[int]) -> bool:
+        """``event_ids``: the ids of ``limit_events`` (read by the caller once per request)."""
+        return self.all_events or event_id in event_ids
 
 
 class CheckinList(models.Model):
@@ -143,7 +222,8 @@ class CheckoutBatch(models.Model):
 
 
 class Scan(models.Model):
-    """One row per scan, successful or not. Never updated or deleted."""
+    """One row per scan, successful or not. Never deleted; never updated except by ``annulment.annul``
+    (pretix's annulment: a successful scan becomes ``successful = False``, ``error_reason = "annulled"``)."""
 
     class Type(models.TextChoices):
         ENTRY = "entry", _("Entry")
@@ -153,11 +233,14 @@ class Scan(models.Model):
         INVALID = "invalid", _("Unknown ticket")
         ALREADY_REDEEMED = "already_redeemed", _("Already checked in")
         NOT_CHECKED_IN = "not_checked_in", _("Not checked in")
-        REVOKED = "revoked", _("Ticket revoked")
+        CANCELED = "canceled", _("Ticket cancelled")
+        REVOKED = "revoked", _("Ticket code revoked")
         PRODUCT = "product", _("Ticket type not valid on this list")
         INVALID_TIME = "invalid_time", _("Outside the list's opening times")
         AMBIGUOUS = "ambiguous", _("Ambiguous: several lists match")
         ERROR = "error", _("Error")
+        # A successful scan taken back by its scanner (pretix's annulment); the one update the log allows.
+        ANNULLED = "annulled", _("Annulled by the scanner")
 
     # No single-column FK indexes: the composite indexes below lead with these columns. Every index is a
     # write on the door's hot path.
@@ -174,6 +257,10 @@ class Scan(models.Model):
     server_datetime = models.DateTimeField(default=timezone.now, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     gate = models.CharField(max_length=100, blank=True, default="")
+    # The scanner app that made the scan (pretix device auth); staff scans carry ``user`` instead. No index:
+    # every index is a write on the hot path, and the history's device filter is rare.
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.PROTECT, related_name="scans",
+                               db_index=False)
     # What the scanner read, kept only for unknown codes (ticket is null then).
     raw_code = models.CharField(max_length=190, blank=True, default="")
     batch = models.ForeignKey(CheckoutBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="scans",
@@ -181,9 +268,17 @@ class Scan(models.Model):
 
     class Meta:
         constraints = [
-            # Idempotency of offline uploads and client retries: a nonce is used once per list.
+            # Idempotency of offline uploads and client retries, scoped as pretix scopes it: one successful scan
+            # per (list, ticket, nonce). A refusal does not hold the nonce, so the offline queue re-sent with
+            # ``force`` is stored; another ticket's scan with the same nonce is its own scan.
             models.UniqueConstraint(
-                fields=["checkin_list", "nonce"], name="checkin_scan_unique_nonce", condition=Q(nonce__isnull=False)
+                fields=["checkin_list", "ticket", "nonce"], name="checkin_scan_unique_nonce",
+                condition=Q(nonce__isnull=False, successful=True),
+            ),
+            # Unknown codes have no ticket: their retries are deduplicated by what was read.
+            models.UniqueConstraint(
+                fields=["checkin_list", "raw_code", "nonce"], name="checkin_scan_unique_unknown_nonce",
+                condition=Q(nonce__isnull=False, ticket__isnull=True),
             ),
             models.CheckConstraint(
                 condition=Q(successful=True, error_reason="") | Q(successful=False) & ~Q(error_reason=""),
@@ -217,6 +312,10 @@ class TicketListState(models.Model):
     last_datetime = models.DateTimeField()
     entry_count = models.PositiveIntegerField(default=0)
     exit_count = models.PositiveIntegerField(default=0)
+    # Server time of the last change, for the scanners' offline sync (``modified_since``). Not indexed: the
+    # sync reads a list's rows by the unique (list, ticket) index, and an index here would make every
+    # state update on the hot path a non-HOT update.
+    modified = models.DateTimeField(default=timezone.now)
     # The bulk checkout that last flipped this row; its INSERT ... SELECT of exit rows reads it.
     last_batch = models.ForeignKey(CheckoutBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

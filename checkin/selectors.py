@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from functools import cache
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from rest_framework.exceptions import ValidationError
 
+from checkin import items
+from checkin.auth import DevicePrincipal, device_of
 from checkin.errors import NoCheckinRights, SearchTooShort
 from checkin.filters import ScanFilter
 from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Scan, Ticket, TicketListState
@@ -39,7 +41,14 @@ def rights_for(user, organizer: Organizer) -> Rights:
 
 
 def organizer_for(user, slug: str) -> tuple[Organizer | None, Rights]:
-    """The organizer and the user's rights there, in one query for members (the hot path of every scan)."""
+    """The organizer and the user's rights there, in one query for members (the hot path of every scan).
+    A scanner device has check-in and read rights on its own organizer (limited to its events by the
+    views, ``device_allows``) and none elsewhere."""
+    device = device_of(user)
+    if device is not None:
+        if device.organizer.slug == slug:
+            return device.organizer, Rights(checkin=True, manage=True)
+        return Organizer.objects.filter(slug=slug).first(), Rights()
     if not user.is_superuser:
         m = first(OrganizerMembership.objects.select_related("organizer").filter(organizer__slug=slug, user=user))
         if m is not None:
@@ -70,6 +79,11 @@ def _redeem_lists_sql(vendor: str, count: int, *, superuser: bool) -> str:
     )
 
 
+def device_allows(user, event_id: int) -> bool:
+    """Whether a scanner device may see this event (always true for people: their rights are per organizer)."""
+    return not isinstance(user, DevicePrincipal) or user.allows(event_id)
+
+
 def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
     """The requested check-in lists of organizer ``slug`` (with their events and organizer), in request
     order without repeats, when the user may scan there and every id is one of them: ONE hand-written
@@ -78,16 +92,21 @@ def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
     appropriate."""
     if user.is_superuser and not user.is_active:
         return None
+    device = device_of(user)
+    if device is not None and device.organizer.slug != slug:
+        return None
+    # A device's right is its organizer (the slug) and its events (checked below), not a membership.
+    unrestricted = user.is_superuser or device is not None
     wanted = list(dict.fromkeys(ids))
-    sql = _redeem_lists_sql(rawsql.db().vendor, len(wanted), superuser=user.is_superuser)
-    params = [*wanted, slug] + ([] if user.is_superuser else [user.pk, True, True])
+    sql = _redeem_lists_sql(rawsql.db().vendor, len(wanted), superuser=unrestricted)
+    params = [*wanted, slug] + ([] if unrestricted else [user.pk, True, True])
     found = {}
     for row in rawsql.fetch(sql, params):
         clist, event, organizer = rawsql.split(row, CheckinList, Event, Organizer)
         event.organizer = organizer
         clist.event = event
         found[clist.pk] = clist
-    if len(found) != len(wanted):
+    if len(found) != len(wanted) or not all(device_allows(user, c.event_id) for c in found.values()):
         return None
     return [found[i] for i in wanted]
 
@@ -97,13 +116,23 @@ SELECT {columns} FROM {scan_table} s
 WHERE s.ticket_id = %s AND s.checkin_list_id IN ({list_ids}) AND s.successful = %s ORDER BY s.datetime, s.id
 """
 # The Scan fields of one ``position.checkins`` entry, and the keys the response gives them.
-CHECKIN_FIELDS = ("id", "checkin_list", "type", "datetime", "forced", "gate")
-_CHECKIN_KEYS = ("id", "list", "type", "datetime", "forced", "gate")
+CHECKIN_FIELDS = ("id", "checkin_list", "type", "datetime", "forced", "gate", "device")
+_CHECKIN_KEYS = ("id", "list", "type", "datetime", "forced", "gate", "device")
+
+
+def checkin_entry(**values) -> dict:
+    """One ``position.checkins`` entry in pretix's keys (plus Plaudit's ``forced``). pretix's ``gate`` is a
+    gate id or null; Plaudit's gates are free labels, so an unlabelled scan answers null and a labelled one
+    its label. No scan of ours is automatic (``auto_checked_in``)."""
+    values["gate"] = values["gate"] or None
+    values["auto_checked_in"] = False
+    return values
 
 
 def checkins_from_rows(found) -> list[dict]:
     """``position.checkins`` entries from rows of ``rawsql.columns(Scan, ..., CHECKIN_FIELDS)``."""
-    return [dict(zip(_CHECKIN_KEYS, rawsql.convert(Scan, row, CHECKIN_FIELDS), strict=True)) for row in found]
+    return [checkin_entry(**dict(zip(_CHECKIN_KEYS, rawsql.convert(Scan, row, CHECKIN_FIELDS), strict=True)))
+            for row in found]
 
 
 @cache
@@ -122,6 +151,61 @@ def position_checkins(*, ticket_id: int, list_ids: list[int]) -> list[dict]:
 def require_checkin(user, organizer: Organizer, rights: Rights) -> None:
     if not rights.checkin:
         raise NoCheckinRights(f"You have no check-in rights for organizer '{organizer.slug}'.")
+
+
+def events_for_api(user, organizer: Organizer) -> QuerySet[Event]:
+    qs = Event.objects.filter(organizer=organizer).order_by("date_from", "pk")
+    device = device_of(user)
+    if device is not None and not device.all_events:
+        qs = qs.filter(pk__in=user.event_ids)
+    return qs
+
+
+def positions_for_list(*, clist: CheckinList, search: str = "", modified_since=None, include_canceled: bool = False,
+                       rights: Rights | None = None) -> QuerySet[Ticket]:
+    """The tickets a list covers, oldest first (a stable order for paging an offline download).
+
+    ``modified_since``: only tickets that changed (their row: ``Ticket.modified``) or whose scans on this
+    list changed (``TicketListState.modified``, moved by every successful scan and bulk checkout) since
+    then; cancelled tickets are then included, so an offline copy learns about cancellations.
+    """
+    qs = tickets_for_event(event=clist.event, rights=rights or Rights(checkin=True, manage=True), search=search,
+                           checkin_list=clist)
+    if modified_since is not None:
+        changed = TicketListState.objects.filter(checkin_list=clist, modified__gte=modified_since)
+        qs = qs.filter(Q(modified__gte=modified_since) | Q(pk__in=changed.values("ticket_id")))
+    elif not include_canceled:
+        qs = qs.filter(status=Ticket.Status.VALID)
+    return qs
+
+
+def orders_for_event(*, event: Event, modified_since=None) -> QuerySet:
+    """pretix's orders of an event: one row per order code (``{"order_code", "first"}``, oldest first),
+    cancelled tickets included; with ``modified_since`` only orders with a ticket changed since then (its
+    row, or a successful scan on any list). ``order_tickets`` reads a page's tickets."""
+    qs = Ticket.objects.filter(event=event)
+    if modified_since is not None:
+        changed = TicketListState.objects.filter(checkin_list__event=event, modified__gte=modified_since)
+        qs = qs.filter(Q(modified__gte=modified_since) | Q(pk__in=changed.values("ticket_id")))
+    return qs.values("order_code").annotate(first=Min("pk")).order_by("first")
+
+
+def order_tickets(*, event: Event, codes: list[str]) -> dict[str, list[Ticket]]:
+    """Every ticket of these orders (a changed order is sent whole), in position order."""
+    found: dict[str, list[Ticket]] = {code: [] for code in codes}
+    for ticket in Ticket.objects.filter(event=event, order_code__in=codes).order_by("pk"):
+        found[ticket.order_code].append(ticket)
+    return found
+
+
+def checkins_by_ticket(*, ticket_ids: list[int], list_ids: list[int]) -> dict[int, list[dict]]:
+    """``position.checkins`` of a page of tickets, in one query."""
+    rows = (Scan.objects.filter(ticket_id__in=ticket_ids, checkin_list_id__in=list_ids, successful=True)
+            .order_by("datetime", "id").values_list("ticket_id", *CHECKIN_FIELDS))
+    found: dict[int, list[dict]] = {pk: [] for pk in ticket_ids}
+    for ticket_id, *values in rows:
+        found[ticket_id].append(checkin_entry(**dict(zip(_CHECKIN_KEYS, values, strict=True))))
+    return found
 
 
 def events_for_user(user) -> QuerySet[Event]:
@@ -180,20 +264,26 @@ def list_status(clist: CheckinList) -> dict:
     )
     by_type = {t: (checkins, inside, exits or 0) for t, checkins, inside, exits in states}
     names = sorted(set(positions) | set(by_type))
+    infos = {name: items.item(clist.event_id, name) for name in names}  # cached: no query once warm
     return {
         "checkin_count": sum(v[0] for v in by_type.values()),
         "position_count": sum(positions.values()),
         "inside_count": sum(v[1] for v in by_type.values()),
         "checkout_count": sum(v[2] for v in by_type.values()),
         "event": {"name": clist.event.name},
-        "items": [
-            {"name": n, "checkin_count": by_type.get(n, (0,))[0], "position_count": positions.get(n, 0)} for n in names
-        ],
+        "items": [_status_item(n, infos[n], by_type.get(n, (0,))[0], positions.get(n, 0)) for n in names],
     }
 
 
+def _status_item(name: str, info, checkins: int, positions: int) -> dict:
+    # pretix's keys: the item id, whether it admits, and variations (Plaudit has none).
+    return {"name": name, "id": info.id, "admission": info.admission, "checkin_count": checkins,
+            "position_count": positions, "variations": []}
+
+
 def scans_for_event(*, event: Event, filters) -> QuerySet[Scan]:
-    qs = Scan.objects.filter(checkin_list__event=event).select_related("ticket").order_by("-datetime", "-id")
+    qs = (Scan.objects.filter(checkin_list__event=event).select_related("ticket", "device")
+          .order_by("-datetime", "-id"))
     filterset = ScanFilter(filters, queryset=qs)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)

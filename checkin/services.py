@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from checkin.errors import InvalidPosition
-from checkin.models import CheckinList, CheckoutBatch, Scan, Ticket, TicketListState
+from checkin.models import CheckinList, CheckoutBatch, RevokedSecret, Scan, Ticket, TicketListState, new_secret
 from checkin.presenters import checkin_data
 from checkin.selectors import CHECKIN_FIELDS, checkins_from_rows, first
 from checkin.signals import checkin_recorded
@@ -32,8 +32,15 @@ class ScanRequest:
     at: datetime | None = None
     user: object = None
     gate: str = ""
+    # The scanner app (pretix device auth), when a device rather than a staff user scans.
+    device: object = None
     # eventyay's single checkout refuses an exit of someone not inside whatever the list says.
     strict_exit: bool = False
+
+    def __post_init__(self) -> None:
+        # A device's gate label (set in the admin) marks its scans when the app sends none.
+        if not self.gate and self.device is not None:
+            self.gate = self.device.gate
 
 
 @dataclass
@@ -91,8 +98,9 @@ def judge(*, ticket: Ticket, clist: CheckinList, state: TicketListState | None, 
 
 
 def _judge_entry(*, ticket, clist, state, at) -> str | None:
-    if ticket.status == Ticket.Status.REVOKED:
-        return R.REVOKED
+    # Any status but valid refuses entry: a status we do not know yet must never let someone in.
+    if ticket.status != Ticket.Status.VALID:
+        return R.CANCELED
     if not clist.covers(ticket.ticket_type):
         return R.PRODUCT
     if (clist.valid_from and at < clist.valid_from) or (clist.valid_until and at > clist.valid_until):
@@ -129,16 +137,28 @@ def pick_list(ticket: Ticket, lists: list[CheckinList]) -> tuple[CheckinList, st
 # --- Writes ------------------------------------------------------------------------------------------
 
 
-def _replay(clist: CheckinList, nonce: str) -> ScanResult | None:
-    found = first(Scan.objects.select_related("ticket").filter(checkin_list=clist, nonce=nonce))
+def _replay(clist: CheckinList, nonce: str, *, ticket: Ticket | None = None, raw_code: str = "",
+            successful: bool = True) -> ScanResult | None:
+    """The earlier scan this nonce names, as pretix scopes nonces: per (list, ticket); for unknown codes per
+    (list, code read). ``successful``: only a successful scan replays (a refusal never holds a nonce)."""
+    scans = Scan.objects.select_related("ticket").filter(checkin_list=clist, nonce=nonce)
+    if ticket is None:
+        scans = scans.filter(ticket__isnull=True, raw_code=raw_code)
+    else:
+        scans = scans.filter(ticket=ticket, successful=successful)
+    found = first(scans)
     if found is None:
         return None
     return ScanResult(scan=found, ticket=found.ticket, checkin_list=clist, replayed=True)
 
 
+def _new_scan(req: ScanRequest, *, clist: CheckinList, **fields) -> Scan:
+    return Scan(checkin_list=clist, type=req.type, nonce=req.nonce or None, datetime=req.at, user=req.user,
+                device=req.device, gate=req.gate, **fields)
+
+
 def _insert(req: ScanRequest, *, clist: CheckinList, **fields) -> Scan | ScanResult:
-    scan = Scan(checkin_list=clist, type=req.type, nonce=req.nonce or None, datetime=req.at, user=req.user,
-                gate=req.gate, **fields)
+    scan = _new_scan(req, clist=clist, **fields)
     if not req.nonce:
         scan.save(force_insert=True)
         return scan
@@ -146,8 +166,9 @@ def _insert(req: ScanRequest, *, clist: CheckinList, **fields) -> Scan | ScanRes
         with transaction.atomic():
             scan.save(force_insert=True)
     except IntegrityError:
-        # Another request with this nonce (another ticket, or an unknown code) committed first.
-        if (replayed := _replay(clist, req.nonce)) is not None:
+        # Another request with this nonce (for this ticket, or for this unknown code) committed first.
+        replayed = _replay(clist, req.nonce, ticket=scan.ticket, raw_code=scan.raw_code)
+        if replayed is not None:
             return replayed
         raise
     return scan
@@ -160,9 +181,11 @@ def _apply(state: TicketListState | None, scan: Scan) -> None:
         TicketListState.objects.create(
             ticket_id=scan.ticket_id, checkin_list_id=scan.checkin_list_id, inside=is_entry,
             last_datetime=scan.datetime, entry_count=int(is_entry), exit_count=int(not is_entry),
+            modified=scan.server_datetime,
         )
         return
     updates = {"entry_count": F("entry_count") + 1} if is_entry else {"exit_count": F("exit_count") + 1}
+    updates["modified"] = scan.server_datetime
     # The new row has the highest id, so it is the latest by (datetime, id) unless its datetime is
     # earlier (an offline upload of an old scan): then it is logged and counted but does not move "inside".
     if scan.datetime >= state.last_datetime:
@@ -188,15 +211,16 @@ def _known_checkins(state: TicketListState | None, scan: Scan, lists: list[Check
 _WRITE = """
 WITH new_scan AS (
     INSERT INTO {scan} (ticket_id, checkin_list_id, type, successful, error_reason, forced, nonce, datetime,
-                        server_datetime, user_id, gate, raw_code, batch_id)
-    VALUES (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', NULL) RETURNING id
+                        server_datetime, user_id, device_id, gate, raw_code, batch_id)
+    VALUES (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, %s, '', NULL) RETURNING id
 ){state_cte}
 SELECT n.id{earlier}
 """
 _NEW_STATE = """, moved AS (INSERT INTO {state} (ticket_id, checkin_list_id, inside, last_datetime, entry_count,
-                                          exit_count, last_batch_id) VALUES (%s, %s, %s, %s, %s, %s, NULL))"""
-_MOVE_STATE = """, moved AS (UPDATE {state} SET entry_count = entry_count + %s, exit_count = exit_count + %s{move}
-                     WHERE id = %s)"""
+                                          exit_count, modified, last_batch_id)
+                            VALUES (%s, %s, %s, %s, %s, %s, %s, NULL))"""
+_MOVE_STATE = """, moved AS (UPDATE {state} SET entry_count = entry_count + %s, exit_count = exit_count + %s,
+                     modified = %s{move} WHERE id = %s)"""
 # The statement's snapshot is taken after both locks were granted, and no other successful scan of this
 # ticket on this list can commit while we hold its state row, so this is the log as of our scan. (Our
 # own new row is not visible to it: rows a WITH clause inserts are not visible to the main query.)
@@ -222,18 +246,18 @@ def _write(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: Ticke
            error_reason: str = "") -> tuple[Scan, list[dict] | None]:
     """``_insert`` (+ ``_apply`` when successful) in one statement; returns the scan and the response's
     ``position.checkins`` when it is known (see ``_known_checkins``) or was read by the statement."""
-    scan = Scan(checkin_list=clist, ticket=ticket, type=req.type, successful=successful, error_reason=error_reason,
-                forced=forced, nonce=None, datetime=req.at, user=req.user, gate=req.gate)
+    scan = _new_scan(req, clist=clist, ticket=ticket, successful=successful, error_reason=error_reason, forced=forced)
     conn, is_entry = rawsql.db(), scan.type == ENTRY
     at = conn.ops.adapt_datetimefield_value(scan.datetime)
-    params = [ticket.pk, clist.pk, scan.type, successful, error_reason, forced, at,
-              conn.ops.adapt_datetimefield_value(scan.server_datetime), scan.user_id, scan.gate]
+    now = conn.ops.adapt_datetimefield_value(scan.server_datetime)
+    params = [ticket.pk, clist.pk, scan.type, successful, error_reason, forced, at, now, scan.user_id,
+              scan.device_id, scan.gate]
     # As in _apply: an offline upload older than the latest scan is counted but does not move "inside".
     moves = state is None or scan.datetime >= state.last_datetime
     if successful and state is None:
-        params += [ticket.pk, clist.pk, is_entry, at, int(is_entry), int(not is_entry)]
+        params += [ticket.pk, clist.pk, is_entry, at, int(is_entry), int(not is_entry), now]
     elif successful:
-        params += [int(is_entry), int(not is_entry), *([is_entry, at] if moves else []), state.pk]
+        params += [int(is_entry), int(not is_entry), now, *([is_entry, at] if moves else []), state.pk]
     # Without a state row there is no earlier successful scan to read (``_known_checkins``).
     earlier = state is not None and lists is not None and len(lists) == 1
     if earlier:
@@ -253,10 +277,16 @@ def _write(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: Ticke
 def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None,
           lists: list[CheckinList] | None = None) -> ScanResult:
     state = lock_state(ticket_id=ticket.pk, list_id=clist.pk)
-    if req.nonce and (replayed := _replay(clist, req.nonce)) is not None:
+    if req.nonce and (replayed := _replay(clist, req.nonce, ticket=ticket)) is not None:
         return replayed
     reason = preset or judge(ticket=ticket, clist=clist, state=state, req=req)
     refused = reason is not None and not req.force
+    # A refusal retried and refused again replays the stored refusal (nothing new in the log); a retry
+    # that now succeeds (forced, or the state changed) is stored: refusals never hold a nonce.
+    if refused and req.nonce:
+        replayed = _replay(clist, req.nonce, ticket=ticket, successful=False)
+        if replayed is not None:
+            return replayed
     fields = {"successful": False, "error_reason": reason} if refused else {"successful": True, "forced": bool(reason)}
     if req.nonce or rawsql.db().vendor != "postgresql":
         scan = _insert(req, clist=clist, ticket=ticket, **fields)
@@ -277,15 +307,68 @@ def redeem(*, secret: str, lists: list[CheckinList], req: ScanRequest) -> ScanRe
     """Scan a ticket secret on one of ``lists`` (pretix's redeem). Refusals are stored and returned, not
     raised; ``force`` turns any refusal but ``invalid`` into a forced scan; a known nonce replays."""
     req.at = req.at or timezone.now()
-    ticket = lock_ticket(secret=secret, event_ids={c.event_id for c in lists})
+    event_ids = {c.event_id for c in lists}
+    ticket, revoked = lock_ticket(secret=secret, event_ids=event_ids), False
     if ticket is None:
-        if req.nonce and (replayed := _replay(lists[0], req.nonce)) is not None:
-            return replayed
-        scan = _insert(req, clist=lists[0], successful=False, error_reason=R.INVALID, raw_code=secret[:190])
-        return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=None, checkin_list=lists[0])
+        ticket, revoked = _revoked_secret_ticket(secret, event_ids), True
+    if ticket is None:
+        return _unknown(req, clist=lists[0], raw_code=secret[:190])
     clist, preset = pick_list(ticket, lists)
     ticket.event = clist.event
-    return _scan(req, ticket=ticket, clist=clist, preset=preset, lists=lists)
+    # A revoked secret is judged like any refusal (so ``force`` stores an offline scan of it).
+    return _scan(req, ticket=ticket, clist=clist, preset=R.REVOKED if revoked else preset, lists=lists)
+
+
+def _revoked_secret_ticket(secret: str, event_ids: set[int]) -> Ticket | None:
+    # Only on the miss path (unknown codes), so a valid scan pays nothing for it.
+    pk = RevokedSecret.objects.filter(secret=secret).values_list("ticket_id", flat=True).first()
+    return None if pk is None else lock_ticket(pk=pk, event_ids=event_ids)
+
+
+def _unknown(req: ScanRequest, *, clist: CheckinList, raw_code: str) -> ScanResult:
+    if req.nonce and (replayed := _replay(clist, req.nonce, raw_code=raw_code)) is not None:
+        return replayed
+    scan = _insert(req, clist=clist, successful=False, error_reason=R.INVALID, raw_code=raw_code)
+    return scan if isinstance(scan, ScanResult) else ScanResult(scan=scan, ticket=None, checkin_list=clist)
+
+
+@transaction.atomic
+def redeem_position(*, ticket_id: int, clist: CheckinList, req: ScanRequest) -> ScanResult:
+    """pretix's per-list redeem by the position's internal id (``positions/<id>/redeem/``)."""
+    req.at = req.at or timezone.now()
+    ticket = lock_ticket(pk=ticket_id, event_ids={clist.event_id})
+    if ticket is None:
+        raise InvalidPosition("Unknown ticket for this check-in list.")
+    ticket.event = clist.event
+    return _scan(req, ticket=ticket, clist=clist, lists=[clist])
+
+
+@transaction.atomic
+def record_failed(*, clist: CheckinList, raw_code: str, reason: str, req: ScanRequest,
+                  ticket_id: int | None = None) -> Scan:
+    """pretix's ``failed_checkins``: a refusal an offline scanner made, stored in the log as it was made.
+    It never touches the state row; a nonce-less upload retried twice is stored twice (as in pretix)."""
+    req.at = req.at or timezone.now()
+    ticket = None
+    if ticket_id is not None:
+        ticket = Ticket.objects.filter(pk=ticket_id, event_id=clist.event_id).first()
+        if ticket is None:
+            raise InvalidPosition("Unknown ticket for this check-in list.")
+    scan = _new_scan(req, clist=clist, ticket=ticket, successful=False, error_reason=reason,
+                     raw_code="" if ticket else raw_code[:190])
+    scan.save(force_insert=True)
+    return scan
+
+
+@transaction.atomic
+def regenerate_secret(*, ticket: Ticket) -> str:
+    """Give a ticket a new secret (a leaked or resold ticket). The old one is kept as revoked: scanning it
+    answers ``revoked`` with the ticket, so the door can tell an outdated ticket from a forged one."""
+    locked = lock_ticket(pk=ticket.pk, event_ids={ticket.event_id})
+    RevokedSecret.objects.create(ticket=locked, secret=locked.secret)
+    ticket.secret = new_secret()
+    Ticket.objects.filter(pk=ticket.pk).update(secret=ticket.secret, modified=timezone.now())
+    return ticket.secret
 
 
 @transaction.atomic
@@ -302,8 +385,8 @@ def checkout(*, ticket_id: int, clist: CheckinList, req: ScanRequest) -> ScanRes
 
 _INSERT_EXITS = """
 INSERT INTO {scan} (ticket_id, checkin_list_id, type, successful, error_reason, forced, nonce, datetime,
-                    server_datetime, user_id, gate, raw_code, batch_id)
-SELECT ticket_id, checkin_list_id, %s, %s, '', %s, NULL, %s, %s, %s, '', '', %s
+                    server_datetime, user_id, device_id, gate, raw_code, batch_id)
+SELECT ticket_id, checkin_list_id, %s, %s, '', %s, NULL, %s, %s, %s, NULL, '', '', %s
 FROM {state} WHERE last_batch_id = %s
 """
 
@@ -337,7 +420,7 @@ def bulk_checkout(*, event, lists: list[CheckinList], at: datetime | None = None
     user_id = getattr(user, "pk", None)
     batch = CheckoutBatch.objects.create(event=event, list_ids=ids, user_id=user_id, trigger=trigger, datetime=at)
     moved = TicketListState.objects.filter(checkin_list_id__in=ids, inside=True, last_datetime__lte=at).update(
-        inside=False, exit_count=F("exit_count") + 1, last_datetime=at, last_batch=batch
+        inside=False, exit_count=F("exit_count") + 1, last_datetime=at, last_batch=batch, modified=timezone.now()
     )
     _insert_exit_rows(batch, user_id=user_id)
     CheckoutBatch.objects.filter(pk=batch.pk).update(checked_out=moved)

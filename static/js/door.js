@@ -7,7 +7,7 @@
   const QUEUE = "plaudit.door.queue", MODE = "plaudit.door.mode", REPEAT_MS = 2000;
   const REASONS = {
     invalid: "Unknown ticket", already_redeemed: "Already checked in", not_checked_in: "Not checked in",
-    revoked: "Ticket revoked", product: "Ticket type not valid on this list", invalid_time: "Outside opening times",
+    canceled: "Ticket cancelled", revoked: "Ticket code revoked", product: "Ticket type not valid on this list", invalid_time: "Outside opening times",
     ambiguous: "Several lists match this ticket", error: "Scan refused",
   };
   const $ = (id) => document.getElementById(id);

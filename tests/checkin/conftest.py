@@ -1,7 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from checkin.models import CheckinList, Event, Organizer, OrganizerMembership, Ticket
+from checkin import devices, items
+from checkin.models import CheckinList, Device, Event, Organizer, OrganizerMembership, Ticket
 from checkin.services import ScanRequest, redeem
 
 
@@ -9,6 +10,14 @@ from checkin.services import ScanRequest, redeem
 def _fast_password_hashing(settings):
     # Users are created in most tests here; PBKDF2 would dominate their run time on a busy machine.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_item_cache():
+    # checkin.items caches ticket-type ids per process; each test's database starts empty again.
+    items.forget()
+    yield
+    items.forget()
 
 
 @pytest.fixture
@@ -90,3 +99,20 @@ def base(organizer, event):
 @pytest.fixture
 def redeem_url(organizer):
     return f"/api/v1/organizers/{organizer.slug}/checkinrpc/redeem/"
+
+
+@pytest.fixture
+def device_api(organizer, event):
+    """A scanner app set up for ``event`` through ``device/initialize``; ``client.device`` is its Device."""
+    issued = devices.create_device(organizer=organizer, name="Door 1", events=[event])
+    body = APIClient().post("/api/v1/device/initialize", {"token": issued.token, "hardware_brand": "Samsung",
+                            "hardware_model": "Galaxy S", "software_brand": "pretixdroid",
+                            "software_version": "4.0.0"}, format="json").json()
+    client = APIClient(HTTP_AUTHORIZATION=f"Device {body['api_token']}")
+    client.device = Device.objects.get(pk=issued.device.pk)
+    return client
+
+
+@pytest.fixture
+def org_url(organizer):
+    return f"/api/v1/organizers/{organizer.slug}/"

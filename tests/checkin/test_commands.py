@@ -112,3 +112,9 @@ def test_seed_demo_is_idempotent_and_gives_staff_door_rights(db):
     assert event.checkin_lists.count() == 1 and event.checkin_lists.get().attendance_points > 0
     assert event.tickets.filter(member__user__username__in=["alice", "bob"]).count() == 2
     assert OrganizerMembership.objects.get(organizer__slug="demo", user__username="staff").can_checkin
+
+
+def test_import_tickets_reads_the_old_revoked_status_as_canceled(tmp_path, event):
+    path = write_csv(tmp_path, "A1,Jana,,,,revoked,\nA2,Petr,,,,canceled,\n")
+    run("import_tickets", path, organizer="org", event="conf")
+    assert list(Ticket.objects.order_by("order_code").values_list("status", flat=True)) == ["canceled", "canceled"]

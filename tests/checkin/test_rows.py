@@ -29,7 +29,7 @@ def assert_same_row(found, expected):
 
 
 def test_lock_ticket_returns_the_orm_row(make_ticket, event, member):
-    ticket = make_ticket(member=member, ticket_type="VIP", status=Ticket.Status.REVOKED, attendee_email="a@b.cz")
+    ticket = make_ticket(member=member, ticket_type="VIP", status=Ticket.Status.CANCELED, attendee_email="a@b.cz")
     with transaction.atomic():
         by_secret = services.lock_ticket(secret=ticket.secret, event_ids={event.pk})
         by_pk = services.lock_ticket(pk=ticket.pk, event_ids={event.pk})
@@ -103,9 +103,11 @@ def test_redeem_lists_for_superusers_needs_no_membership_but_an_active_account(m
 
 def orm_checkins(ticket, list_ids):
     rows = (Scan.objects.filter(ticket=ticket, checkin_list__in=list_ids, successful=True)
-            .order_by("datetime", "id").values("id", "checkin_list_id", "type", "datetime", "forced", "gate"))
+            .order_by("datetime", "id")
+            .values("id", "checkin_list_id", "type", "datetime", "forced", "gate", "device_id"))
     return [{"id": r["id"], "list": r["checkin_list_id"], "type": r["type"], "datetime": r["datetime"],
-             "forced": r["forced"], "gate": r["gate"]} for r in rows]
+             "forced": r["forced"], "gate": r["gate"] or None, "device": r["device_id"],
+                 "auto_checked_in": False} for r in rows]
 
 
 def test_position_checkins_equal_the_orm_read_with_offline_uploads_and_refusals(scan, ticket, clist, event):
