@@ -238,7 +238,7 @@ class AdminAdjustView(APIView):
 
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
-        delta = serializers.IntegerField()
+        delta = serializers.IntegerField(min_value=-services.MAX_ADJUST, max_value=services.MAX_ADJUST)
         reason = serializers.ChoiceField(choices=["admin_adjust"], default="admin_adjust")
         meta = MetaField(required=False, default=dict)
 
