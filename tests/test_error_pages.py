@@ -63,3 +63,13 @@ def test_a_crash_on_a_page_is_still_html(monkeypatch):
     monkeypatch.setattr("points_bridge.views.board_options", crash)
     response = Client(raise_request_exception=False).get("/board/")
     assert response.status_code == 500 and response["Content-Type"].startswith("text/html")
+
+
+def test_a_refused_host_under_the_api_is_a_json_400():
+    response = Client(HTTP_HOST="evil.example").get("/api/v1/engagement/leaderboard")
+    assert_json(response, 400, "bad_request")
+
+
+def test_a_refused_host_on_a_page_is_still_html():
+    response = Client(HTTP_HOST="evil.example").get("/board/")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
