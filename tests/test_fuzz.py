@@ -96,7 +96,7 @@ def assert_no_5xx(case, auth: str) -> None:
     with connection_kept():
         response = case.call(headers={"Authorization": auth})
     assert response.status_code < 500, _report(case.formatted_path, case, response)
-    client = Client(HTTP_AUTHORIZATION=auth)
+    client = Client(HTTP_AUTHORIZATION=auth, raise_request_exception=False)  # a 500 is reported below
     for url, body, content_type in poisoned_requests(case):
         response = client.generic(case.method, url, body, content_type=content_type)
         assert response.status_code < 500, _report(url, case, response)
