@@ -1,4 +1,4 @@
-"""Refuse, before any view runs, a path or query string that carries text the database cannot store.
+"""Refuse, before any view runs, a path, query string or header with text the database cannot store.
 
 A NUL in ``/board/?activity=a%00b`` or in a ``<str:...>`` path segment used to reach a PostgreSQL
 query and come back as a 500. Body text is checked by config/parsers.py; this is the same check for
@@ -25,14 +25,22 @@ class InputGuardMiddleware:
 
     def __call__(self, request):
         try:
-            refuse_bad_text(request.path, "The address")
-            for key, values in request.GET.lists():
-                refuse_bad_text(key, "The query string")
-                for value in values:
-                    refuse_bad_text(value, "The query string")
+            self.check(request)
         except InputRefused as exc:
             return _json_error(exc)
         return self.get_response(request)
+
+    @staticmethod
+    def check(request) -> None:
+        refuse_bad_text(request.path, "The address")
+        for key, values in request.GET.lists():
+            refuse_bad_text(key, "The query string")
+            for value in values:
+                refuse_bad_text(value, "The query string")
+        # No header may hold a NUL (RFC 9110), and some reach the database (Idempotency-Key).
+        for name, value in request.META.items():
+            if name.startswith("HTTP_") and isinstance(value, str):
+                refuse_bad_text(value, "A request header")
 
     def process_exception(self, request, exception):
         # DRF views and the Point System protocol translate their own errors; this only meets pages.

@@ -120,6 +120,16 @@ def test_a_nul_in_the_path_or_query_is_a_json_400(member_api, url):
     assert response.json()["code"] == "invalid_characters"
 
 
+@pytest.mark.parametrize("url", ["/api/v1/admin/engagement/adjust", "/points/7/add"])
+def test_a_nul_in_the_idempotency_key_header_is_a_json_400(admin_api, ps, target, url):
+    client = admin_api if url.startswith("/api/") else ps
+    response = client.post(url, json.dumps({"user_id": target.user_id, "delta": 5, "points": 5}),
+                           content_type="application/json", HTTP_IDEMPOTENCY_KEY="key\x00one")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_characters"
+    assert not LedgerEntry.objects.exists()
+
+
 # --- JSON nested 100,000 levels deep ----------------------------------------------------------------
 
 
