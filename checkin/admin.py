@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.db import models
 
 from checkin import services
 from checkin.models import CheckinList, CheckoutBatch, Event, Organizer, OrganizerMembership, Scan, Ticket
 from config.admin_readonly import ReadOnlyAdmin
+from config.forms import JSONField
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,6 +40,7 @@ class CheckinListAdmin(admin.ModelAdmin):
     list_select_related = ["event"]
     list_filter = ["event__organizer"]
     actions = ["check_everyone_out"]
+    formfield_overrides = {models.JSONField: {"form_class": JSONField}}  # no NUL or lone surrogates
 
     @admin.action(description="Check everyone inside the selected lists out")
     def check_everyone_out(self, request, queryset):
