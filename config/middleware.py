@@ -9,9 +9,11 @@ It also answers a DomainError that escapes a plain Django view (a page refusing 
 parameter) with the same JSON the API uses, rather than a 500.
 """
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import JsonResponse
 
 from config.errors import DomainError
+from config.exceptions import suspicious_payload
 from config.parsers import InputRefused, refuse_bad_text
 
 
@@ -28,6 +30,9 @@ class InputGuardMiddleware:
             self.check(request)
         except InputRefused as exc:
             return _json_error(exc)
+        except SuspiciousOperation as exc:  # e.g. more query fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+            body, status, _ = suspicious_payload(exc)
+            return JsonResponse(body, status=status)
         return self.get_response(request)
 
     @staticmethod

@@ -12,7 +12,8 @@ Python's parser gives up with RecursionError somewhere near 1,000 levels (a 500 
 and anything that did parse would have to be walked again by serializers and the database driver.
 
 These parsers are DRF's ``DEFAULT_PARSER_CLASSES``; the Point System protocol, which parses its own
-bodies, uses ``parse_json``. config/middleware.py applies ``refuse_bad_text`` to the path and query.
+bodies, uses ``parse_json``; config/forms.py has the admin's JSON field. config/middleware.py applies
+``refuse_bad_text`` to the path, the query string and the headers.
 """
 
 import json

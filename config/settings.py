@@ -52,7 +52,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # NUL or lone surrogates in the path or query string: a JSON 400 before any view (config/middleware.py).
+    # A NUL in the path, query string or a header: a JSON 400 before any view (config/middleware.py).
     "config.middleware.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
