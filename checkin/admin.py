@@ -1,6 +1,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.db import models
 
 from checkin import devices, items, services
 from checkin.errors import DeviceTokenInvalid
@@ -16,6 +17,7 @@ from checkin.models import (
     TicketType,
 )
 from config.admin_readonly import ReadOnlyAdmin
+from config.forms import JSONField
 
 
 class MembershipInline(admin.TabularInline):
@@ -51,6 +53,7 @@ class CheckinListAdmin(admin.ModelAdmin):
     list_select_related = ["event"]
     list_filter = ["event__organizer"]
     actions = ["check_everyone_out"]
+    formfield_overrides = {models.JSONField: {"form_class": JSONField}}  # no NUL or lone surrogates
 
     @admin.action(description="Check everyone inside the selected lists out")
     def check_everyone_out(self, request, queryset):

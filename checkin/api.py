@@ -7,7 +7,6 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ParseError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -27,6 +26,7 @@ from checkin.presenters import (
     ticket_data,
 )
 from config.exceptions import api_exception_handler
+from config.pagination import Pagination
 from config.request_log import expected_refusal
 
 MAX_ID = 2**63 - 1
@@ -78,7 +78,7 @@ class OrganizerView(APIView):
         return {"device": device, "user": None} if device is not None else {"device": None, "user": request.user}
 
     def paginated(self, request, queryset, present):
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(present(page))
 

@@ -12,7 +12,8 @@ from engagement.models import Activity, EarningRule, LedgerEntry, Member
 
 
 class AdjustForm(forms.Form):
-    delta = forms.IntegerField(help_text="Positive to add points, negative to remove them. XP never changes.")
+    delta = forms.IntegerField(min_value=-services.MAX_ADJUST, max_value=services.MAX_ADJUST,
+                               help_text="Positive to add points, negative to remove them. XP never changes.")
     note = forms.CharField(max_length=200, help_text="Why (kept in the entry's meta and shown in the audit).")
 
 

@@ -5,16 +5,17 @@ import json
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from config import outbox
 from config.admin_readonly import ReadOnlyAdmin
+from config.forms import JSONField
 from engagement.achievement_rules import validate_rule
 from engagement.models import Achievement, Campaign, MemberAchievement
 from engagement.tasks import evaluate_achievements
 
 
-class RuleField(forms.JSONField):
+class RuleField(JSONField):
     """A JSON field whose value must be a valid achievement rule (errors say where in the rule)."""
 
     def __init__(self, **kwargs):
@@ -85,6 +86,7 @@ class CampaignForm(forms.ModelForm):
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     form = CampaignForm
+    formfield_overrides = {models.JSONField: {"form_class": JSONField}}  # no NUL or lone surrogates
     list_display = ["name", "points_multiplier", "xp_multiplier", "starts_at", "ends_at", "active"]
     list_filter = ["active"]
     filter_horizontal = ["rules"]

@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from config import lockout, ratelimit
 from config.idempotency import idempotency_key
+from config.parsers import FormParser, MultiPartParser
 from config.permissions import has_perm
 from engagement import leaderboards, profiles, selectors, services
 from engagement.errors import CapReached, DomainError
@@ -241,7 +241,7 @@ class AdminAdjustView(APIView):
 
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
-        delta = serializers.IntegerField()
+        delta = serializers.IntegerField(min_value=-services.MAX_ADJUST, max_value=services.MAX_ADJUST)
         reason = serializers.ChoiceField(choices=["admin_adjust"], default="admin_adjust")
         meta = MetaField(required=False, default=dict)
 

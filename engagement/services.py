@@ -27,6 +27,9 @@ from engagement.signals import ledger_entry_posted
 SPEND_REASON = "spend"
 REFUND_REASON = "refund"
 ADJUST_REASON = "admin_adjust"
+# Balances are bigint, but a correction of more than a billion points is a typo, not a correction; the
+# bound also keeps any number of adjustments far away from bigint's range (2**63 was a 500).
+MAX_ADJUST = 1_000_000_000
 
 
 def _request_hash(**parts) -> str:
@@ -267,8 +270,9 @@ def adjust(
 
     Raising one's own balance is refused (SelfAwardForbidden) except for superusers: they can grant
     themselves any permission anyway, so refusing them would protect nothing; the entry names them."""
-    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
-        raise LedgerError("delta must be a non-zero whole number.", code="invalid_amount")
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_ADJUST:
+        raise LedgerError(f"delta must be a non-zero whole number from -{MAX_ADJUST} to {MAX_ADJUST}.",
+                          code="invalid_amount")
     if delta > 0 and not getattr(actor, "is_superuser", False):
         refuse_self_award(actor=actor, member=member)
     return _post(

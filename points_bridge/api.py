@@ -7,7 +7,6 @@ or a typed amount with a reason) and look members up; ``engagement.adjust_points
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from config import ratelimit
 from config.errors import DomainError
 from config.idempotency import idempotency_key
+from config.pagination import Pagination
 from config.permissions import has_perm
 from engagement import leaderboards, services
 from engagement.models import Member
@@ -127,7 +127,7 @@ class TransactionsView(APIView):
         member = self._member(request, data.get("user_id"))
         qs = selectors.entries(member=member, activity=_activity(data.get("activity")), kind=data.get("type"),
                                reason=data.get("reason"))
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(EntryOut(page, many=True).data)
 

@@ -2,7 +2,6 @@
 docs/points-bridge.md). Plain Django views: exact JSON shapes, no CSRF (these clients send no token),
 no content negotiation, and a JSON body for every answer, errors included."""
 
-import json
 import logging
 import re
 from datetime import UTC
@@ -18,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from config.errors import DomainError
 from config.exceptions import retry_after_header, suspicious_payload
 from config.middleware import DATABASE_LOST, database_unavailable
+from config.parsers import parse_json
 from points_bridge import point_system
 from points_bridge.auth import ProtocolAuthError, authorize
 from points_bridge.point_system import MAX_ID, MAX_POINTS, TYPES, Change
@@ -98,9 +98,11 @@ def _query_int(request, name: str, default: int | None, *, minimum: int = 0, max
 
 
 def _body(request) -> dict:
+    # parse_json refuses NUL, lone surrogates (400 invalid_characters) and absurd nesting (json_too_deep)
+    # as DRF's parsers do for the rest of the API; PostgreSQL would refuse the first two with a 500.
     try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(request.body or b"null")
+    except ValueError:  # UnicodeDecodeError included
         raise BadRequest("The request body must be JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")

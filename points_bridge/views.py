@@ -2,6 +2,7 @@
 "my points", and QR images / the printable sheet of claim templates. The pages talk to the JSON API
 (/api/v1/points/...) with fetch; nothing here writes except rotating one's own personal code."""
 
+import re
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from config.errors import DomainError
 from engagement import leaderboards
 from engagement.models import Activity
 from engagement.services import member_for_user
@@ -18,6 +20,8 @@ from points_bridge import qr, selectors, services, tokens
 from points_bridge.models import ClaimTemplate
 
 BOARD_DEFAULTS = {"limit": 10, "refresh": 30}
+ASCII_DIGITS = re.compile(r"[0-9]{1,30}")
+MAX_ID = 2**63 - 1  # primary keys are bigint
 HISTORY_ROWS = 50
 
 
@@ -52,9 +56,27 @@ def staff_attribution(request):
     return render(request, "points_bridge/staff_attribution.html", context)
 
 
+class BadQuery(DomainError):
+    """A malformed query parameter on a page: answered as JSON 400 by config/middleware.py."""
+
+    default_code = "invalid_query"
+
+
+def _digits(raw: str, name: str) -> str:
+    # str.isdigit() accepts "²" and other digits int() refuses (a 500 before); only ASCII digits here.
+    if not ASCII_DIGITS.fullmatch(raw):
+        raise BadQuery(f"{name} must be a whole number.")
+    return raw
+
+
 def _int_param(request, name: str, default: int, low: int, high: int) -> int:
+    """A missing value is the default; a number out of range is clamped (a bookmarked big-screen URL
+    should keep working); anything that is not a number is refused."""
     raw = request.GET.get(name, "")
-    return min(max(int(raw), low), high) if raw.isdigit() and len(raw) < 6 else default
+    if raw == "":
+        return default
+    digits = _digits(raw, name)
+    return min(max(int(digits), low), high) if len(digits) < 10 else high
 
 
 def board_options(request) -> dict:
@@ -117,7 +139,9 @@ def template_qr(request, pk: int, fmt: str):
 
 @staff_required("points_bridge.view_claimtemplate")
 def claim_sheet(request):
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit() and len(i.strip()) < 19]
+    # Empty items (a trailing comma) are skipped; anything else must be an id.
+    ids = [int(_digits(i, "ids")) for i in request.GET.get("ids", "").replace(" ", "").split(",") if i]
+    ids = [i for i in ids if i <= MAX_ID]
     templates = ClaimTemplate.objects.alive().filter(pk__in=ids).select_related("activity")
     if not templates:
         raise Http404("No claim templates selected.")

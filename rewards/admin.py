@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from config.admin_readonly import ReadOnlyAdmin
 from config.errors import DomainError
+from config.forms import JSONField
 from rewards import overview, services
 from rewards.models import EngagementOverview, Redemption, Reward
 from rewards.presets import PRESETS
@@ -156,6 +157,7 @@ class RewardAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
     actions = ["deactivate_selected"]
     change_list_template = "admin/rewards/reward/change_list.html"
+    formfield_overrides = {models.JSONField: {"form_class": JSONField}}  # no NUL or lone surrogates
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_redemptions=Count("redemptions"))

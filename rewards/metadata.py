@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from config.parsers import InputRefused, check_json
+
 
 def _text(value, key: str, *, max_length: int = 200) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > max_length:
@@ -69,6 +71,12 @@ def validate_metadata(reward_type: str, metadata) -> dict:
         metadata = {}
     if not isinstance(metadata, dict):
         raise ValidationError({"metadata": "metadata must be a JSON object."}, code="invalid_metadata")
+    try:
+        # The API's body parser already refused these; the admin form's JSON reaches us unchecked, and
+        # PostgreSQL would refuse a NUL or a lone surrogate in jsonb with a 500.
+        check_json(metadata)
+    except InputRefused as exc:
+        raise ValidationError({"metadata": exc.message}, code=exc.code) from None
     if reward_type == "custom":
         return metadata
     if reward_type not in SCHEMAS:

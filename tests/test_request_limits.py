@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +37,10 @@ def test_the_point_system_protocol_answers_an_oversized_body_with_its_json_413(c
                            content_type="application/json")
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/engagement/leaderboard", "/points/transactions", "/board/"])
+def test_too_many_query_fields_is_a_json_400_with_a_code(url):
+    response = Client().get(f"{url}?{many_fields(1001)}")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request has too many fields.", "code": "bad_request"}
