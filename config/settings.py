@@ -220,6 +220,9 @@ ENGAGEMENT_AVATAR_HOSTS = env_list("ENGAGEMENT_AVATAR_HOSTS", "api.dicebear.com,
 ENGAGEMENT_AVATAR_MAX_BYTES = env_int("ENGAGEMENT_AVATAR_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 # Per-member, per-reason rate limits for recorded actions (the original service's limits).
 ENGAGEMENT_ACTION_RATES = {"comment_create": "20/min", "comment_reacted": "60/min", "poll_vote": "60/min"}
+# Per-member rate limits of the other engagement endpoints (config.ratelimit syntax); the issue's numbers
+# where the specification gives them.
+ENGAGEMENT_RATES = {"unban_request": "5/hour"}
 ENGAGEMENT_LEADERBOARD_REDIS = env_bool("ENGAGEMENT_LEADERBOARD_REDIS", bool(REDIS_URL))
 
 POINT_SYSTEM_API_KEY = env_str("POINT_SYSTEM_API_KEY")

@@ -80,6 +80,7 @@ class ProfileView(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         member = member_for_user(request.user)
+        services.refuse_if_banned(member)  # leaderboard visibility is a profile edit too
         with transaction.atomic():
             if "username" in payload.validated_data:
                 profiles.set_username(member=member, username=payload.validated_data["username"])

@@ -1,4 +1,5 @@
-"""Profile edits: the public username and avatars. Each raises ProfileError with the rule's code."""
+"""Profile edits: the public username and avatars. Each raises ProfileError with the rule's code, and
+MemberBanned (403) while a ban is in force."""
 
 import re
 import uuid
@@ -12,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engagement.errors import ProfileError
 from engagement.models import Member
+from engagement.services import refuse_if_banned
 
 RESERVED_USERNAMES = frozenset(
     "admin administrator staff support system root null none undefined moderator mod owner "
@@ -46,6 +48,7 @@ def validate_username(value: str, *, member: Member | None = None) -> str:
 
 
 def set_username(*, member: Member, username: str) -> Member:
+    refuse_if_banned(member)
     name = validate_username(username, member=member)
     try:
         with transaction.atomic():
@@ -84,6 +87,7 @@ def _check_avatar_url(url: str, *, member: Member) -> str:
 
 
 def set_avatars(*, member: Member, avatar_url: str | None = None, animated_avatar_url: str | None = None) -> Member:
+    refuse_if_banned(member)
     updates = {}
     if avatar_url is not None:
         updates["avatar_url"] = _check_avatar_url(avatar_url, member=member)
@@ -105,6 +109,7 @@ def unlock_avatar_upload(*, member: Member) -> Member:
 
 def upload_avatar(*, member: Member, upload) -> Member:
     """Store an uploaded image (type sniffed by Pillow, not trusted from the name) as the avatar."""
+    refuse_if_banned(member)
     if not member.avatar_upload_unlocked:
         raise ProfileError("Uploaded avatars are locked; unlock them in the rewards store.",
                            code="avatar_upload_locked", status_code=403)

@@ -1,5 +1,6 @@
 """Output shapes shared by several endpoints (the engagement contract's field names)."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from engagement.models import LedgerEntry, Member
@@ -12,14 +13,18 @@ class ProfileSerializer(serializers.ModelSerializer):
     level_title = serializers.CharField()
     xp_into_level = serializers.IntegerField()
     xp_for_next_level = serializers.IntegerField()
+    banned = serializers.SerializerMethodField()
 
     class Meta:
         model = Member
         fields = [
             "user_id", "points", "level", "xp", "username", "avatar_url", "animated_avatar_url",
             "avatar_upload_unlocked", "achievements", "level_title", "xp_into_level", "xp_for_next_level",
-            "show_on_leaderboard",
+            "show_on_leaderboard", "banned", "banned_until",
         ]
+
+    def get_banned(self, member: Member) -> bool:
+        return member.ban_in_force(timezone.now())
 
     def get_achievements(self, member: Member) -> int:
         return unlocked_achievement_count(member=member)

@@ -115,6 +115,7 @@ def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) ->
     locked = ledger.lock_member(member.pk)
     if (found := _replayed(member_id=member.pk, key=key, reward_id=reward_id)) is not None:
         return found
+    ledger.refuse_if_banned(locked, at=at)
     reward = _available_reward(reward_id, at)
     _check_one_per_member(locked, reward)
     entry = ledger.spend(
