@@ -147,14 +147,26 @@ class BatchForm(forms.Form):
         return value
 
 
+def _switch_active(request, queryset, *, active: bool) -> int:
+    """Switch the selected rewards on or off; only those that change are written and logged."""
+    ids = list(queryset.values_list("pk", flat=True))
+    with transaction.atomic():
+        # Locked, so exactly the rows read here are the ones switched (and logged).
+        rewards = list(Reward.objects.select_for_update().filter(pk__in=ids, active=not active).order_by("pk"))
+        Reward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(active=active)
+        LogEntry.objects.log_actions(user_id=request.user.pk, queryset=rewards, action_flag=CHANGE,
+                                     change_message="Activated." if active else "Deactivated.")
+    return len(rewards)
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
-    list_display = ["name", "type", "cost_points", "stock", "active", "available_from", "available_until",
+    list_display = ["name", "type", "cost_points", "cost_type", "stock", "active", "available_from", "available_until",
                     "redemption_count"]
     list_editable = ["stock", "active"]
-    list_filter = ["type", "active"]
+    list_filter = ["type", "cost_type", "active"]
     search_fields = ["name", "description"]
-    actions = ["deactivate_selected"]
+    actions = ["activate_selected", "deactivate_selected"]
     change_list_template = "admin/rewards/reward/change_list.html"
 
     def get_queryset(self, request):
@@ -184,16 +196,15 @@ class RewardAdmin(admin.ModelAdmin):
         else:
             obj.save()
 
+    @admin.action(description="Activate selected rewards", permissions=["change"])
+    def activate_selected(self, request, queryset):
+        count = _switch_active(request, queryset, active=True)
+        self.message_user(request, f"Activated {count} reward(s).")
+
     @admin.action(description="Deactivate selected rewards", permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        with transaction.atomic():
-            # Locked, so exactly the rows read here are the ones switched off (and logged).
-            rewards = list(Reward.objects.select_for_update().filter(pk__in=ids, active=True).order_by("pk"))
-            Reward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(active=False)
-            LogEntry.objects.log_actions(user_id=request.user.pk, queryset=rewards, action_flag=CHANGE,
-                                         change_message="Deactivated.")
-        self.message_user(request, f"Deactivated {len(rewards)} reward(s).")
+        count = _switch_active(request, queryset, active=False)
+        self.message_user(request, f"Deactivated {count} reward(s).")
 
     def changelist_view(self, request, extra_context=None):
         presets = [(key, Reward.Type(key).label) for key in PRESETS]
