@@ -29,6 +29,7 @@ from engagement.serializers import (
     ProfileSerializer,
 )
 from engagement.services import member_for_user
+from engagement.throttles import EngagementRate
 
 
 class MetaField(serializers.JSONField):
@@ -67,6 +68,9 @@ class TokenView(APIView):
 
 
 class ProfileView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scopes = {"GET": "profile_read", "PATCH": "profile_write"}
+
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(required=False, allow_blank=True, max_length=200)
         show_on_leaderboard = serializers.BooleanField(required=False)
@@ -92,6 +96,9 @@ class ProfileView(APIView):
 
 
 class AvatarView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "profile_write"
+
     class InputSerializer(serializers.Serializer):
         avatar_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
         animated_avatar_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -106,6 +113,8 @@ class AvatarView(APIView):
 
 
 class AvatarUploadView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "avatar_upload"
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -120,6 +129,8 @@ class AvatarUploadView(APIView):
 
 
 class TransactionsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "transactions"
     max_limit = 200
 
     class QuerySerializer(serializers.Serializer):
@@ -146,6 +157,9 @@ class EventsView(APIView):
     """Record a member's action through the earning rules (trusted frontends and services only)."""
 
     permission_classes = [has_perm("engagement.record_action")]
+    throttle_classes = [EngagementRate]
+    # Per caller (the website's service account); each member's own actions have their per-reason limits.
+    rate_scope = "events"
 
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
@@ -178,6 +192,8 @@ class EventsView(APIView):
 
 class LeaderboardView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [EngagementRate]
+    rate_scope = "leaderboard"
     max_limit = 100
     row_serializer = LeaderboardRowSerializer
 
@@ -216,6 +232,7 @@ class LeaderboardView(APIView):
 
 class AdminLeaderboardView(LeaderboardView):
     permission_classes = [has_perm("engagement.view_member")]
+    rate_scope = "admin"
     max_limit = 1000
     row_serializer = AdminLeaderboardRowSerializer
 
@@ -226,6 +243,7 @@ class AdminLeaderboardView(LeaderboardView):
 
 class AdminTransactionsView(TransactionsView):
     permission_classes = [has_perm("engagement.view_ledgerentry")]
+    rate_scope = "admin"
     max_limit = 1000
 
     def member(self, request, query) -> Member | None:
@@ -236,6 +254,8 @@ class AdminTransactionsView(TransactionsView):
 
 class AdminAdjustView(APIView):
     permission_classes = [has_perm("engagement.adjust_points")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
@@ -259,6 +279,8 @@ class AdminAdjustView(APIView):
 
 class AdminProfileView(APIView):
     permission_classes = [has_perm("engagement.view_member")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     @extend_schema(responses=ProfileSerializer)
     def get(self, request, user_id: int):

@@ -5,12 +5,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config import ratelimit
 from config.errors import DomainError
 from config.permissions import has_perm
-from engagement import conf, moderation, selectors
+from engagement import moderation, selectors
 from engagement.models import Ban, UnbanRequest
 from engagement.services import member_for_user
+from engagement.throttles import EngagementRate
 
 
 class BanSerializer(serializers.ModelSerializer):
@@ -42,6 +42,8 @@ def _member(user_id: int):
 
 class AdminBanView(APIView):
     permission_classes = [has_perm("engagement.ban_member")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=moderation.MAX_REASON)
@@ -62,6 +64,9 @@ class AdminBanView(APIView):
 
 
 class UnbanRequestView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "unban_request"
+
     class InputSerializer(serializers.Serializer):
         message = serializers.CharField(max_length=2000)
 
@@ -70,8 +75,6 @@ class UnbanRequestView(APIView):
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        member = member_for_user(request.user)
-        if rate := conf.rate("unban_request"):
-            ratelimit.hit("unban_request", str(member.pk), rate)
-        unban_request = moderation.request_unban(member=member, message=payload.validated_data["message"])
+        unban_request = moderation.request_unban(member=member_for_user(request.user),
+                                                 message=payload.validated_data["message"])
         return Response(UnbanRequestSerializer(unban_request).data, status=status.HTTP_201_CREATED)

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from config import ratelimit
 from config.idempotency import idempotency_key
 from engagement.services import member_for_user
+from engagement.throttles import EngagementRate
 from rewards import conf, selectors, services
 from rewards.metadata import SCHEMAS
 from rewards.models import CostType, Redemption, Reward
@@ -47,6 +48,8 @@ class PageSerializer(serializers.Serializer):
 
 class RewardsView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [EngagementRate]
+    rate_scope = "rewards"
 
     @extend_schema(responses=RewardSerializer(many=True), summary="Rewards members can redeem now")
     def get(self, request):
@@ -79,6 +82,9 @@ class RedeemView(APIView):
 
 
 class RedemptionsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "redemptions"
+
     @extend_schema(parameters=[PageSerializer], responses=RedemptionSerializer(many=True),
                    summary="The member's own redemptions, newest first")
     def get(self, request):
@@ -122,6 +128,8 @@ class RewardInputSerializer(serializers.Serializer):
 
 class AdminRewardsView(APIView):
     permission_classes = [method_perms(GET="rewards.view_reward", POST="rewards.add_reward")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class QuerySerializer(serializers.Serializer):
         active = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -144,6 +152,8 @@ class AdminRewardsView(APIView):
 class AdminRewardView(APIView):
     permission_classes = [method_perms(GET="rewards.view_reward", PUT="rewards.change_reward",
                                        PATCH="rewards.change_reward", DELETE="rewards.delete_reward")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     @extend_schema(responses=AdminRewardSerializer)
     def get(self, request, reward_id: int):
@@ -177,6 +187,8 @@ class AdminRewardView(APIView):
 
 class AdminRedemptionsView(APIView):
     permission_classes = [method_perms(GET="rewards.view_redemption")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class QuerySerializer(PageSerializer):
         status = serializers.ChoiceField(choices=Redemption.Status.choices, required=False)
@@ -193,6 +205,8 @@ class AdminRedemptionsView(APIView):
 
 class AdminRedemptionView(APIView):
     permission_classes = [method_perms(GET="rewards.view_redemption", PATCH="rewards.change_redemption")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class InputSerializer(serializers.Serializer):
         # The contract spells it "fulfill"; "fulfil" is accepted too.
