@@ -223,6 +223,12 @@ ENGAGEMENT_ACTION_RATES = {"comment_create": "20/min", "comment_reacted": "60/mi
 # Overrides of the per-caller API rate limits (defaults and scopes in engagement/conf.py), e.g.
 # "leaderboard=300/min,admin=off".
 ENGAGEMENT_RATES = env_rates("ENGAGEMENT_RATES")
+# Spam screening of recorded actions with text (engagement/spam.py): seconds a text counts as recent
+# for duplicates, links allowed in one text, and texts per member within the burst window.
+ENGAGEMENT_SPAM_DUPLICATE_WINDOW = env_int("ENGAGEMENT_SPAM_DUPLICATE_WINDOW", 600, minimum=0)
+ENGAGEMENT_SPAM_MAX_LINKS = env_int("ENGAGEMENT_SPAM_MAX_LINKS", 2, minimum=0)
+ENGAGEMENT_SPAM_BURST = env_int("ENGAGEMENT_SPAM_BURST", 10, minimum=1)
+ENGAGEMENT_SPAM_BURST_WINDOW = env_int("ENGAGEMENT_SPAM_BURST_WINDOW", 60, minimum=0)
 ENGAGEMENT_LEADERBOARD_REDIS = env_bool("ENGAGEMENT_LEADERBOARD_REDIS", bool(REDIS_URL))
 
 POINT_SYSTEM_API_KEY = env_str("POINT_SYSTEM_API_KEY")

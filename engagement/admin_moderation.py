@@ -1,5 +1,5 @@
-"""Admin of bans and of the unban request queue. Every change goes through engagement.moderation, which
-writes the LogEntry and sends the emails."""
+"""Admin of bans, of the unban request queue and of the spam review list. Bans and unban requests
+change only through engagement.moderation, which writes the LogEntry and sends the emails."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from engagement import moderation
-from engagement.models import Ban, UnbanRequest
+from engagement.models import Ban, SpamReport, UnbanRequest
 
 
 class BanForm(forms.ModelForm):
@@ -104,3 +104,29 @@ class UnbanRequestAdmin(admin.ModelAdmin):
     @admin.action(description="Reject selected requests (keep the ban)", permissions=["change"])
     def reject_selected(self, request, queryset):
         _decide(self, request, queryset, moderation.reject_unban_request, "Rejected")
+
+
+@admin.register(SpamReport)
+class SpamReportAdmin(admin.ModelAdmin):
+    """Actions refused as suspected spam. Reviewing one marks it seen; banning the member is done from
+    the Bans page. Nothing is awarded afterwards: the frontend may report the action again."""
+
+    list_display = ["created", "member", "reason", "rule", "short_text", "reviewed_at", "reviewed_by"]
+    list_filter = ["rule", ("reviewed_at", admin.EmptyFieldListFilter), "reason"]
+    list_select_related = ["member__user", "reviewed_by"]
+    search_fields = ["member__username", "member__user__username", "member__user__email", "text"]
+    readonly_fields = ["member", "reason", "rule", "text", "meta", "actor", "created", "reviewed_at", "reviewed_by"]
+    actions = ["mark_reviewed"]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="text")
+    def short_text(self, obj) -> str:
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+    @admin.action(description="Mark selected reports reviewed", permissions=["change"])
+    def mark_reviewed(self, request, queryset):
+        count = queryset.filter(reviewed_at__isnull=True).update(reviewed_at=timezone.now(), reviewed_by=request.user)
+        self.message_user(request, f"Marked {count} report(s) reviewed.")

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from config import ratelimit
 from config.idempotency import idempotency_key
 from config.permissions import has_perm
-from engagement import leaderboards, profiles, selectors, services
+from engagement import leaderboards, profiles, selectors, services, spam
 from engagement.errors import CapReached, DomainError
 from engagement.leaderboards import index as leaderboard_index
 from engagement.models import Member
@@ -178,9 +178,14 @@ class EventsView(APIView):
         if member is None:
             raise DomainError("No such member.", code="member_not_found", status_code=404)
         key = idempotency_key(request, scope="events", body_key=data.get("idempotency_key"))
-        rate = settings.ENGAGEMENT_ACTION_RATES.get(data["reason"])
-        if rate and not (key and selectors.entries_for().filter(idempotency_key=key).exists()):
-            ratelimit.hit(f"action:{data['reason']}", str(member.pk), rate)
+        # A retry of an action already recorded is answered: neither counted nor judged again (its
+        # text would be its own duplicate).
+        if not (key and selectors.entries_for().filter(idempotency_key=key).exists()):
+            if rate := settings.ENGAGEMENT_ACTION_RATES.get(data["reason"]):
+                ratelimit.hit(f"action:{data['reason']}", str(member.pk), rate)
+            if report := spam.screen(member=member, reason=data["reason"], meta=data["meta"], actor=request.user):
+                return Response({"awarded": False, "code": "spam_suspected", "rule": report.rule,
+                                 "detail": "This looks like spam; it was not awarded and waits for a review."})
         try:
             entry = services.award(member=member, reason=data["reason"], actor=request.user,
                                    meta=data["meta"], idempotency_key=key)

@@ -78,3 +78,35 @@ class UnbanRequest(models.Model):
 
     def __str__(self) -> str:
         return f"unban request #{self.pk} of {self.member_id} ({self.status})"
+
+
+class SpamReport(models.Model):
+    """An action refused as suspected spam (``spam_suspected``), kept for an admin to review."""
+
+    class Rule(models.TextChoices):
+        DUPLICATE = "duplicate", _("Duplicate of a recent text")
+        LINKS = "links", _("Too many links")
+        BURST = "burst", _("Too many texts in a short time")
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="spam_reports")
+    reason = models.CharField(max_length=64)
+    rule = models.CharField(max_length=16, choices=Rule.choices)
+    text = models.TextField(blank=True, default="")
+    meta = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text=_("The service that reported the action."))
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The admin review list: what nobody has looked at yet, newest first.
+            models.Index(fields=["-created"], name="engagement_spam_unreviewed",
+                         condition=Q(reviewed_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} by {self.member_id} ({self.reason})"
