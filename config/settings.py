@@ -211,6 +211,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ScanTypeEnum": "checkin.models.Scan.Type",
         "RewardTypeEnum": "rewards.models.Reward.Type",
+        "RedemptionStatusEnum": "rewards.models.Redemption.Status",
+        "UnbanRequestStatusEnum": "engagement.models.UnbanRequest.Status",
     },
 }
 
