@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from config import ratelimit
 from config.idempotency import idempotency_key
 from config.permissions import has_perm
-from engagement import leaderboards, profiles, selectors, services, spam
+from engagement import handles, leaderboards, profiles, selectors, services, spam
 from engagement.errors import CapReached, DomainError
 from engagement.leaderboards import index as leaderboard_index
 from engagement.models import Member
@@ -93,6 +93,25 @@ class ProfileView(APIView):
                                                  visible=payload.validated_data["show_on_leaderboard"])
         member.refresh_from_db()
         return Response(ProfileSerializer(member).data)
+
+
+class UsernameSuggestionsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "username_suggestions"
+
+    class QuerySerializer(serializers.Serializer):
+        first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    @extend_schema(parameters=[QuerySerializer], responses=dict,
+                   summary="Free usernames from a first and last name (default: the account's)")
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user = request.user
+        names = {"first_name": query.validated_data.get("first_name", user.first_name),
+                 "last_name": query.validated_data.get("last_name", user.last_name)}
+        return Response({"suggestions": handles.suggest(member=member_for_user(user), **names)})
 
 
 class AvatarView(APIView):

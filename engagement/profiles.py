@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engagement.errors import ProfileError
 from engagement.models import Member
+from engagement.models.ledger import default_handle
 from engagement.services import refuse_if_banned
 
 RESERVED_USERNAMES = frozenset(
@@ -21,6 +22,7 @@ RESERVED_USERNAMES = frozenset(
 )
 _ALLOWED = re.compile(r"^[a-z0-9._-]+$")
 _SPECIAL = set("._-")
+_DEFAULT_HANDLE = re.compile(r"^fan-[0-9]+$")
 UPLOAD_FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 
 
@@ -39,12 +41,20 @@ def validate_username(value: str, *, member: Member | None = None) -> str:
         raise ProfileError("Two of '-', '_' and '.' cannot stand together.", code="username_consecutive_special")
     if name in RESERVED_USERNAMES:
         raise ProfileError("That username is reserved.", code="username_reserved")
+    _check_default_handle(name, member)
     taken = Member.objects.filter(username__iexact=name)
     if member is not None:
         taken = taken.exclude(pk=member.pk)
     if taken.exists():
         raise ProfileError("That username is taken.", code="username_taken", status_code=409)
     return name
+
+
+def _check_default_handle(name: str, member: Member | None) -> None:
+    # ``fan-<id>`` is every member's handle until they choose one: only the member it names may keep
+    # (or return to) it, so no one can take a default that is, or will be, someone else's.
+    if _DEFAULT_HANDLE.match(name) and (member is None or name != default_handle(member.user_id)):
+        raise ProfileError("Handles like fan-123 are given by the club, not chosen.", code="username_reserved")
 
 
 def set_username(*, member: Member, username: str) -> Member:

@@ -7,6 +7,8 @@ from engagement.api_achievements import AchievementsView
 urlpatterns = [
     path("auth/token", api.TokenView.as_view(), name="auth-token"),
     path("engagement/profile", api.ProfileView.as_view(), name="engagement-profile"),
+    path("engagement/username-suggestions", api.UsernameSuggestionsView.as_view(),
+         name="engagement-username-suggestions"),
     path("engagement/avatar", api.AvatarView.as_view(), name="engagement-avatar"),
     path("engagement/avatar/upload", api.AvatarUploadView.as_view(), name="engagement-avatar-upload"),
     path("engagement/transactions", api.TransactionsView.as_view(), name="engagement-transactions"),

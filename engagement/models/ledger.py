@@ -11,7 +11,8 @@ class Member(models.Model):
     """One per user. ``points``/``xp``/``level`` are a cache of the ledger, moved only by services."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member")
-    # The public handle shown on leaderboards; unique case-insensitively (see constraints).
+    # The public handle shown on leaderboards; unique case-insensitively (see constraints). Every member
+    # has one from the start: ``fan-<user id>`` until they choose another (see save()).
     username = models.CharField(_("username"), max_length=32, blank=True, default="")
     points = models.BigIntegerField(default=0)
     xp = models.BigIntegerField(default=0)
@@ -58,6 +59,11 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    def save(self, *args, **kwargs):
+        if not self.username and self.user_id is not None:
+            self.username = default_handle(self.user_id)
+        super().save(*args, **kwargs)
+
     @property
     def listed(self) -> bool:
         """Whether the member appears on leaderboards: not opted out and not banned."""
@@ -75,6 +81,10 @@ class Member(models.Model):
         return levels.title_for_level(self.level)
 
     @property
+    def level_color(self) -> str:
+        return levels.color_for_level(self.level)
+
+    @property
     def xp_into_level(self) -> int:
         return self.xp - levels.xp_for_level(self.level)
 
@@ -83,6 +93,11 @@ class Member(models.Model):
         """XP still needed to reach the next level (0 at the level cap)."""
         nxt = levels.xp_for_level(self.level + 1) if self.level < levels.level_cap() else None
         return 0 if nxt is None else max(0, nxt - self.xp)
+
+
+def default_handle(user_id: int) -> str:
+    """The handle a member has until they choose one (the club specification's ``fan-<id>``)."""
+    return f"fan-{user_id}"
 
 
 def listed_q(prefix: str = "") -> Q:

@@ -48,7 +48,7 @@ def test_the_fan_zone_shows_level_progress_achievements_and_the_member_on_the_bo
     assert "25 / 100 XP to level 2 (Beginner)" in html
     assert 'class="fz-ach done" data-code="first_comment"' in html
     assert 'aria-valuenow="3"' in html  # comments_10: 3 of 10
-    me_row = re.search(r'<tr class="highlight me"><td class="num">(\d+)</td><td>alice</td>', html)
+    me_row = re.search(rf'<tr class="highlight me"><td class="num">(\d+)</td><td>fan-{member.user_id}</td>', html)
     assert me_row and me_row.group(1) == "2"
 
 
