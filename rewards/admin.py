@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.admin_readonly import ReadOnlyAdmin
 from config.errors import DomainError
-from rewards import overview, services
+from rewards import images, overview, services
 from rewards.models import EngagementOverview, Redemption, Reward
 from rewards.presets import PRESETS
 
@@ -159,6 +159,23 @@ def _switch_active(request, queryset, *, active: bool) -> int:
     return len(rewards)
 
 
+class RewardForm(forms.ModelForm):
+    image_upload = forms.FileField(required=False, label="Upload a picture",
+                                   help_text="PNG, JPEG, GIF or WebP; replaces the image URL.")
+
+    class Meta:
+        model = Reward
+        fields = ["name", "description", "type", "cost_points", "cost_type", "image_url", "stock", "active",
+                  "metadata", "available_from", "available_until"]
+
+    def clean_image_upload(self):
+        upload = self.cleaned_data.get("image_upload")
+        if upload:
+            images.read_image(upload)  # ImageRefused is a ValidationError: shown on the field
+            upload.seek(0)
+        return upload
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
     list_display = ["name", "type", "cost_points", "cost_type", "stock", "active", "available_from", "available_until",
@@ -167,6 +184,7 @@ class RewardAdmin(admin.ModelAdmin):
     list_filter = ["type", "cost_type", "active"]
     search_fields = ["name", "description"]
     actions = ["activate_selected", "deactivate_selected"]
+    form = RewardForm
     change_list_template = "admin/rewards/reward/change_list.html"
 
     def get_queryset(self, request):
@@ -191,8 +209,13 @@ class RewardAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Write only what the admin changed: re-saving an unchanged (stale) stock from the changelist
         # would put back units sold since the page was loaded.
+        changed = [name for name in form.changed_data if name != "image_upload"]
+        if form.cleaned_data.get("image_upload"):
+            # Storage I/O inside the admin's transaction: one file, an admin's save; we accept it here.
+            obj.image_url = images.store_image(form.cleaned_data["image_upload"])
+            changed.append("image_url")
         if change:
-            obj.save(update_fields=[*form.changed_data, "updated"])
+            obj.save(update_fields=[*dict.fromkeys(changed), "updated"])
         else:
             obj.save()
 

@@ -4,15 +4,18 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import ratelimit
+from config.errors import DomainError
 from config.idempotency import idempotency_key
 from engagement.services import member_for_user
 from engagement.throttles import EngagementRate
 from rewards import conf, selectors, services
+from rewards.images import ImageRefused, store_image, validate_image_url
 from rewards.metadata import SCHEMAS
 from rewards.models import CostType, Redemption, Reward
 from rewards.serializers import (
@@ -104,7 +107,8 @@ class RewardInputSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=Reward.Type.choices)
     cost_points = serializers.IntegerField(min_value=1, max_value=MAX_INT)
     cost_type = serializers.ChoiceField(choices=CostType.choices, required=False, default=CostType.POINTS)
-    image_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
+    image_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=500,
+                                      validators=[validate_image_url])
     stock = StockField(required=False, default=-1)
     active = serializers.BooleanField(required=False, default=True)
     metadata = serializers.JSONField(required=False, default=dict)
@@ -183,6 +187,31 @@ class AdminRewardView(APIView):
             return Response(status=status.HTTP_204_NO_CONTENT)
         # Redemptions point at it: the contract asks us to deactivate instead, and we say so.
         return Response({"deleted": False, "deactivated": True, **AdminRewardSerializer(reward).data})
+
+
+class AdminRewardImageView(APIView):
+    """Upload a reward's picture: stored through the storage API, then ``image_url`` points at it."""
+
+    permission_classes = [method_perms(POST="rewards.change_reward")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField()
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=AdminRewardSerializer)
+    def post(self, request, reward_id: int):
+        reward = get_object_or_404(Reward, pk=reward_id)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            url = store_image(payload.validated_data["image"])  # storage I/O, outside any transaction
+        except ImageRefused as exc:
+            status_code = 413 if exc.code == "image_too_large" else 415 if exc.code == "image_bad_type" else 400
+            raise DomainError(exc.messages[0], code=exc.code, status_code=status_code) from None
+        reward = services.save_reward(reward=reward, image_url=url)
+        return Response(AdminRewardSerializer(reward).data)
 
 
 class AdminRedemptionsView(APIView):

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rewards.images import validate_image_url
 from rewards.metadata import validate_metadata
 
 
@@ -35,7 +36,8 @@ class Reward(models.Model):
     type = models.CharField(max_length=32, choices=Type.choices)
     cost_points = models.PositiveIntegerField(_("cost"), help_text=_("In points, or in XP for XP-only rewards."))
     cost_type = models.CharField(_("cost type"), max_length=8, choices=CostType.choices, default=CostType.POINTS)
-    image_url = models.URLField(max_length=500, blank=True, default="")
+    # An https URL or a path on this site (an uploaded picture's storage URL, see rewards/images.py).
+    image_url = models.CharField(max_length=500, blank=True, default="", validators=[validate_image_url])
     stock = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Units left. Empty = unlimited, 0 = sold out (hidden from members).")
     )
