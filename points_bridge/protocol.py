@@ -33,15 +33,17 @@ class BadRequest(DomainError):
     default_code = "validation_error"
 
 
-def error(detail: str, status: int, *, code: str = "error", headers: dict | None = None) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status, headers=headers)
+def error(detail: str, status: int, *, code: str = "error", headers: dict | None = None, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code, **extra}, status=status, headers=headers)
 
 
 def _domain_error(exc: DomainError) -> JsonResponse:
     # A cap "not awarded" is a 200 in engagement's own API; in this protocol it is a refusal.
     status = exc.status_code if exc.status_code >= 400 else 409
     headers = {"WWW-Authenticate": 'Bearer realm="point-system"'} if status == 401 else None
-    return error(exc.message, status, code=exc.code, headers=headers)
+    # A ban's end date travels as in engagement's API; other errors keep the protocol's two keys.
+    extra = {"until": exc.extra.get("until")} if exc.code == "member_banned" else {}
+    return error(exc.message, status, code=exc.code, headers=headers, **extra)
 
 
 def endpoint(*methods: str, write: bool = False):

@@ -139,7 +139,7 @@ def test_the_point_system_protocol_refuses_awards_but_not_removals(settings, mem
     assert ps.post("/points/7/add?type=manual", json.dumps({"points": 9}), "application/json").status_code == 201
     ban(admin_api, member)
     refused = ps.post("/points/7/add?type=manual", json.dumps({"points": 5}), "application/json")
-    assert (refused.status_code, refused.json()["code"]) == (403, "member_banned")
+    assert (refused.status_code, refused.json()["code"], refused.json()["until"]) == (403, "member_banned", None)
     assert ps.post("/points/7/remove", json.dumps({"points": 4}), "application/json").status_code == 201
     member.refresh_from_db()
     assert member.points == 5
