@@ -155,8 +155,13 @@ def _claim_request(*, request_id: int, target: str, actor, note: str, at: dateti
 def approve_unban_request(*, request_id: int, actor, note: str = "", at: datetime | None = None) -> UnbanRequest:
     """pending → approved, and the ban is lifted (if it is still open). Logged and emailed."""
     at = at or timezone.now()
+    member_id = UnbanRequest.objects.filter(pk=request_id).values_list("member_id", flat=True).first()
+    if member_id is None:
+        raise ModerationError("No such unban request.", code="not_found", status_code=404)
+    # The member first, as ban_member does (it closes pending requests under that lock): taking the
+    # request row first could deadlock with an admin banning the same member at that moment.
+    member = lock_member(member_id)
     request = _claim_request(request_id=request_id, target=RequestStatus.APPROVED, actor=actor, note=note, at=at)
-    member = lock_member(request.member_id)
     if open_ban(member.pk) is not None:
         _end_ban(member=member, end=Ban.End.APPEAL, actor=actor, at=at)
     _log(actor, request.member, f"Unban request #{request.pk} approved; ban lifted.")
