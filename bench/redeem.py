@@ -61,7 +61,7 @@ def prepare(url: str, members: int, funds: int, *,
                                     metadata={"sku": "BENCH"})
     unlimited = Reward.objects.bulk_create([
         Reward(name=f"Own {i}", type="merch_digital", cost_points=COST, stock=None,
-               metadata={"licence_key": f"K{i}"}) for i in range(members)])
+               metadata={"license_key": f"K{i}"}) for i in range(members)])
     return member_ids, limited.pk, [r.pk for r in unlimited]
 
 

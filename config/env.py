@@ -2,12 +2,15 @@
 
 import ipaddress
 import os
+import re
 import zoneinfo
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+# config.ratelimit's syntax (not imported: settings load before the cache it uses).
+_RATE = re.compile(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -82,3 +85,19 @@ def env_networks(name: str, default: str = "") -> list[str]:
         except ValueError:
             raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
     return items
+
+
+def env_rates(name: str) -> dict[str, str | None]:
+    """``scope=rate`` pairs, comma-separated ("leaderboard=300/min,admin=off"), rates in
+    config.ratelimit syntax; ``off`` switches a limit off."""
+    rates: dict[str, str | None] = {}
+    for item in env_list(name):
+        scope, _, rate = item.partition("=")
+        scope, rate = scope.strip(), rate.strip()
+        if rate == "off":
+            rates[scope] = None
+            continue
+        if not scope or not _RATE.fullmatch(rate):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not scope=N/unit (unit s, min, hour, day) or scope=off")
+        rates[scope] = rate
+    return rates

@@ -12,7 +12,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_networks, env_rate, env_str, env_timezone, env_url
+from config.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_rates,
+    env_str,
+    env_timezone,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -275,6 +285,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ScanTypeEnum": "checkin.models.Scan.Type",
         "RewardTypeEnum": "rewards.models.Reward.Type",
+        "RedemptionStatusEnum": "rewards.models.Redemption.Status",
+        "UnbanRequestStatusEnum": "engagement.models.UnbanRequest.Status",
     },
 }
 
@@ -284,6 +296,17 @@ ENGAGEMENT_AVATAR_HOSTS = env_list("ENGAGEMENT_AVATAR_HOSTS", "api.dicebear.com,
 ENGAGEMENT_AVATAR_MAX_BYTES = env_int("ENGAGEMENT_AVATAR_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 # Per-member, per-reason rate limits for recorded actions (the original service's limits).
 ENGAGEMENT_ACTION_RATES = {"comment_create": "20/min", "comment_reacted": "60/min", "poll_vote": "60/min"}
+# Overrides of the per-caller API rate limits (defaults and scopes in engagement/conf.py), e.g.
+# "leaderboard=300/min,admin=off".
+ENGAGEMENT_RATES = env_rates("ENGAGEMENT_RATES")
+# Spam screening of recorded actions with text (engagement/spam.py): seconds a text counts as recent
+# for duplicates, links allowed in one text, and texts per member within the burst window.
+ENGAGEMENT_SPAM_DUPLICATE_WINDOW = env_int("ENGAGEMENT_SPAM_DUPLICATE_WINDOW", 600, minimum=0)
+ENGAGEMENT_SPAM_MAX_LINKS = env_int("ENGAGEMENT_SPAM_MAX_LINKS", 2, minimum=0)
+ENGAGEMENT_SPAM_BURST = env_int("ENGAGEMENT_SPAM_BURST", 10, minimum=1)
+ENGAGEMENT_SPAM_BURST_WINDOW = env_int("ENGAGEMENT_SPAM_BURST_WINDOW", 60, minimum=0)
+# Largest reward picture an admin may upload (rewards/images.py).
+REWARDS_IMAGE_MAX_BYTES = env_int("REWARDS_IMAGE_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
 ENGAGEMENT_LEADERBOARD_REDIS = env_bool("ENGAGEMENT_LEADERBOARD_REDIS", bool(REDIS_URL))
 
 POINT_SYSTEM_API_KEY = env_str("POINT_SYSTEM_API_KEY")

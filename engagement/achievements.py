@@ -133,6 +133,10 @@ def evaluate_member(*, member_id: int, at: datetime | None = None) -> list[Membe
     unlocked: list[MemberAchievement] = []
     for _ in range(Achievement.objects.filter(active=True).count() + 1):
         member = Member.objects.get(pk=member_id)
+        if member.ban_in_force(at):
+            # A banned member earns nothing, unlocks included; the first award after the ban evaluates
+            # them again. (A ban that starts mid-evaluation makes award() refuse; the unlock rolls back.)
+            break
         new = [u for a, _ in pending(member=member) if (u := _unlock(member=member, achievement=a, at=at))]
         if not new:
             break

@@ -19,13 +19,14 @@ class AdjustForm(forms.Form):
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "user", "points", "xp", "level", "external_id", "show_on_leaderboard", "created"]
+    list_display = ["__str__", "user", "points", "xp", "level", "external_id", "show_on_leaderboard", "banned",
+                    "created"]
     list_select_related = ["user"]
     search_fields = ["username", "user__username", "user__email", "user__first_name", "user__last_name"]
-    list_filter = ["avatar_upload_unlocked", "show_on_leaderboard"]
+    list_filter = ["avatar_upload_unlocked", "show_on_leaderboard", "banned"]
     raw_id_fields = ["user"]
     # Balances are a cache of the ledger; they move only through services (see the adjust page).
-    readonly_fields = ["points", "xp", "level", "created"]
+    readonly_fields = ["points", "xp", "level", "banned", "banned_until", "created"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -90,4 +91,5 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
-from engagement import admin_achievements  # noqa: E402, F401 - achievements, unlocks and campaigns
+# Registered by import: achievements, unlocks and campaigns; bans and the unban request queue.
+from engagement import admin_achievements, admin_moderation  # noqa: E402, F401

@@ -16,7 +16,7 @@ from config import lockout, ratelimit
 from config.idempotency import idempotency_key
 from config.parsers import FormParser, MultiPartParser
 from config.permissions import has_perm
-from engagement import leaderboards, profiles, selectors, services
+from engagement import handles, leaderboards, profiles, selectors, services, spam
 from engagement.errors import CapReached, DomainError
 from engagement.leaderboards import index as leaderboard_index
 from engagement.models import Member
@@ -29,6 +29,7 @@ from engagement.serializers import (
     ProfileSerializer,
 )
 from engagement.services import member_for_user
+from engagement.throttles import EngagementRate
 
 
 class MetaField(serializers.JSONField):
@@ -70,6 +71,9 @@ class TokenView(APIView):
 
 
 class ProfileView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scopes = {"GET": "profile_read", "PATCH": "profile_write"}
+
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(required=False, allow_blank=True, max_length=200)
         show_on_leaderboard = serializers.BooleanField(required=False)
@@ -83,6 +87,7 @@ class ProfileView(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         member = member_for_user(request.user)
+        services.refuse_if_banned(member)  # leaderboard visibility is a profile edit too
         with transaction.atomic():
             if "username" in payload.validated_data:
                 profiles.set_username(member=member, username=payload.validated_data["username"])
@@ -93,7 +98,29 @@ class ProfileView(APIView):
         return Response(ProfileSerializer(member).data)
 
 
+class UsernameSuggestionsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "username_suggestions"
+
+    class QuerySerializer(serializers.Serializer):
+        first_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+        last_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+
+    @extend_schema(parameters=[QuerySerializer], responses=dict,
+                   summary="Free usernames from a first and last name (default: the account's)")
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user = request.user
+        names = {"first_name": query.validated_data.get("first_name", user.first_name),
+                 "last_name": query.validated_data.get("last_name", user.last_name)}
+        return Response({"suggestions": handles.suggest(member=member_for_user(user), **names)})
+
+
 class AvatarView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "profile_write"
+
     class InputSerializer(serializers.Serializer):
         avatar_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
         animated_avatar_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -108,6 +135,8 @@ class AvatarView(APIView):
 
 
 class AvatarUploadView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "avatar_upload"
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -122,6 +151,8 @@ class AvatarUploadView(APIView):
 
 
 class TransactionsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "transactions"
     max_limit = 200
 
     class QuerySerializer(serializers.Serializer):
@@ -148,6 +179,9 @@ class EventsView(APIView):
     """Record a member's action through the earning rules (trusted frontends and services only)."""
 
     permission_classes = [has_perm("engagement.record_action")]
+    throttle_classes = [EngagementRate]
+    # Per caller (the website's service account); each member's own actions have their per-reason limits.
+    rate_scope = "events"
 
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
@@ -166,9 +200,14 @@ class EventsView(APIView):
         if member is None:
             raise DomainError("No such member.", code="member_not_found", status_code=404)
         key = idempotency_key(request, scope="events", body_key=data.get("idempotency_key"))
-        rate = settings.ENGAGEMENT_ACTION_RATES.get(data["reason"])
-        if rate and not (key and selectors.entries_for().filter(idempotency_key=key).exists()):
-            ratelimit.hit(f"action:{data['reason']}", str(member.pk), rate)
+        # A retry of an action already recorded is answered: neither counted nor judged again (its
+        # text would be its own duplicate).
+        if not (key and selectors.entries_for().filter(idempotency_key=key).exists()):
+            if rate := settings.ENGAGEMENT_ACTION_RATES.get(data["reason"]):
+                ratelimit.hit(f"action:{data['reason']}", str(member.pk), rate)
+            if report := spam.screen(member=member, reason=data["reason"], meta=data["meta"], actor=request.user):
+                return Response({"awarded": False, "code": "spam_suspected", "rule": report.rule,
+                                 "detail": "This looks like spam; it was not awarded and waits for a review."})
         try:
             entry = services.award(member=member, reason=data["reason"], actor=request.user,
                                    meta=data["meta"], idempotency_key=key)
@@ -180,6 +219,8 @@ class EventsView(APIView):
 
 class LeaderboardView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [EngagementRate]
+    rate_scope = "leaderboard"
     max_limit = 100
     row_serializer = LeaderboardRowSerializer
 
@@ -218,6 +259,7 @@ class LeaderboardView(APIView):
 
 class AdminLeaderboardView(LeaderboardView):
     permission_classes = [has_perm("engagement.view_member")]
+    rate_scope = "admin"
     max_limit = 1000
     row_serializer = AdminLeaderboardRowSerializer
 
@@ -228,6 +270,7 @@ class AdminLeaderboardView(LeaderboardView):
 
 class AdminTransactionsView(TransactionsView):
     permission_classes = [has_perm("engagement.view_ledgerentry")]
+    rate_scope = "admin"
     max_limit = 1000
 
     def member(self, request, query) -> Member | None:
@@ -238,6 +281,8 @@ class AdminTransactionsView(TransactionsView):
 
 class AdminAdjustView(APIView):
     permission_classes = [has_perm("engagement.adjust_points")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class InputSerializer(serializers.Serializer):
         user_id = serializers.IntegerField(min_value=1)
@@ -261,6 +306,8 @@ class AdminAdjustView(APIView):
 
 class AdminProfileView(APIView):
     permission_classes = [has_perm("engagement.view_member")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     @extend_schema(responses=ProfileSerializer)
     def get(self, request, user_id: int):

@@ -7,9 +7,13 @@ from rest_framework.views import APIView
 
 from engagement import achievements
 from engagement.services import member_for_user
+from engagement.throttles import EngagementRate
 
 
 class AchievementsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "achievements"
+
     class ProgressSerializer(serializers.Serializer):
         current = serializers.IntegerField()
         target = serializers.IntegerField()

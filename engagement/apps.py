@@ -18,6 +18,9 @@ class EngagementConfig(AppConfig):
         # Every user gets a member profile as soon as it exists (admin, signup, shell, SSO).
         post_save.connect(_create_member, sender=settings.AUTH_USER_MODEL, dispatch_uid="engagement_create_member")
         _connect_achievements_and_leaderboards()
+        # A ban with an end date stops refusing by itself; this puts the member back on leaderboards.
+        settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-end-expired-bans", {
+            "task": "engagement.tasks.end_expired_bans", "schedule": 60.0})
 
 
 def _connect_achievements_and_leaderboards() -> None:

@@ -2,8 +2,8 @@
 
 from config.errors import DomainError
 
-__all__ = ["CapReached", "DomainError", "IdempotencyConflict", "InsufficientPoints", "LedgerError", "ProfileError",
-           "SelfAwardForbidden", "UnknownReason"]
+__all__ = ["CapReached", "DomainError", "IdempotencyConflict", "InsufficientPoints", "LedgerError", "MemberBanned",
+           "ProfileError", "SelfAwardForbidden", "UnknownReason"]
 
 
 class LedgerError(DomainError):
@@ -40,3 +40,15 @@ class UnknownReason(LedgerError):
 
 class ProfileError(DomainError):
     """Profile edits refused for a rule (code names the rule)."""
+
+
+class MemberBanned(DomainError):
+    """The member is banned: no earning, redeeming, claiming or profile edits. ``until`` (ISO 8601, or
+    None for a ban until lifted) travels in the JSON body next to the code."""
+
+    status_code = 403
+    default_code = "member_banned"
+
+    def __init__(self, *, until):
+        when = f"until {until.isoformat()}" if until is not None else "until an admin lifts the ban"
+        super().__init__(f"Your account is banned {when}.", until=until.isoformat() if until else None)

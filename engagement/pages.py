@@ -31,11 +31,13 @@ def _page_data(member) -> dict:
     """What the page's script needs: the balance, the avatar URL pattern and its messages."""
     return {
         "points": member.points,
+        "xp": member.xp,
         "random_avatar_template": AVATAR_STYLE_URL,
         "text": {
             "saved": _("Saved."), "avatar_saved": _("Avatar updated."), "failed": _("That did not work. Try again."),
             "unavailable": _("Not available right now."), "redeem": _("Redeem for %s"),
             "not_enough": _("Not enough points yet."), "left": _("%s left"),
+            "redeem_xp": _("Free from %s XP"), "not_enough_xp": _("Not enough XP yet."),
             "redeemed": _("%s is yours!"), "pending": _("%s requested: waiting for approval."),
             "no_rewards": _("No rewards on offer right now."), "no_redemptions": _("Nothing redeemed yet."),
             "status": {"pending": _("Pending"), "approved": _("Approved"), "rejected": _("Rejected"),

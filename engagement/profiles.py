@@ -1,4 +1,5 @@
-"""Profile edits: the public username and avatars. Each raises ProfileError with the rule's code."""
+"""Profile edits: the public username and avatars. Each raises ProfileError with the rule's code, and
+MemberBanned (403) while a ban is in force."""
 
 import re
 import uuid
@@ -13,6 +14,8 @@ from PIL import Image, UnidentifiedImageError
 
 from engagement.errors import ProfileError
 from engagement.models import Member
+from engagement.models.ledger import default_handle
+from engagement.services import refuse_if_banned
 
 RESERVED_USERNAMES = frozenset(
     "admin administrator staff support system root null none undefined moderator mod owner "
@@ -20,6 +23,7 @@ RESERVED_USERNAMES = frozenset(
 )
 _ALLOWED = re.compile(r"^[a-z0-9._-]+$")
 _SPECIAL = set("._-")
+_DEFAULT_HANDLE = re.compile(r"^fan-[0-9]+$")
 UPLOAD_FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 
 
@@ -38,6 +42,7 @@ def validate_username(value: str, *, member: Member | None = None) -> str:
         raise ProfileError("Two of '-', '_' and '.' cannot stand together.", code="username_consecutive_special")
     if name in RESERVED_USERNAMES:
         raise ProfileError("That username is reserved.", code="username_reserved")
+    _check_default_handle(name, member)
     taken = Member.objects.filter(username__iexact=name)
     if member is not None:
         taken = taken.exclude(pk=member.pk)
@@ -57,7 +62,15 @@ def _refuse_other_login_names(name: str, *, member: Member | None) -> None:
         raise ProfileError("That name belongs to another account.", code="handle_taken", status_code=409)
 
 
+def _check_default_handle(name: str, member: Member | None) -> None:
+    # ``fan-<id>`` is every member's handle until they choose one: only the member it names may keep
+    # (or return to) it, so no one can take a default that is, or will be, someone else's.
+    if _DEFAULT_HANDLE.match(name) and (member is None or name != default_handle(member.user_id)):
+        raise ProfileError("Handles like fan-123 are given by the club, not chosen.", code="username_reserved")
+
+
 def set_username(*, member: Member, username: str) -> Member:
+    refuse_if_banned(member)
     name = validate_username(username, member=member)
     try:
         with transaction.atomic():
@@ -96,6 +109,7 @@ def _check_avatar_url(url: str, *, member: Member) -> str:
 
 
 def set_avatars(*, member: Member, avatar_url: str | None = None, animated_avatar_url: str | None = None) -> Member:
+    refuse_if_banned(member)
     updates = {}
     if avatar_url is not None:
         updates["avatar_url"] = _check_avatar_url(avatar_url, member=member)
@@ -117,6 +131,7 @@ def unlock_avatar_upload(*, member: Member) -> Member:
 
 def upload_avatar(*, member: Member, upload) -> Member:
     """Store an uploaded image (type sniffed by Pillow, not trusted from the name) as the avatar."""
+    refuse_if_banned(member)
     if not member.avatar_upload_unlocked:
         raise ProfileError("Uploaded avatars are locked; unlock them in the rewards store.",
                            code="avatar_upload_locked", status_code=403)

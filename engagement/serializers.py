@@ -1,25 +1,45 @@
 """Output shapes shared by several endpoints (the engagement contract's field names)."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
+from engagement import levels
 from engagement.models import LedgerEntry, Member
 from engagement.selectors import unlocked_achievement_count
 
 
+class NullIfBlank(serializers.CharField):
+    """An optional URL the specification shows as ``null`` when unset (stored as "" in the column)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class ProfileSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(source="user.pk")
+    avatar_url = NullIfBlank()
+    animated_avatar_url = NullIfBlank()
     achievements = serializers.SerializerMethodField()
     level_title = serializers.CharField()
+    level_color = serializers.CharField()
     xp_into_level = serializers.IntegerField()
     xp_for_next_level = serializers.IntegerField()
+    banned = serializers.SerializerMethodField()
 
     class Meta:
         model = Member
         fields = [
             "user_id", "points", "level", "xp", "username", "avatar_url", "animated_avatar_url",
-            "avatar_upload_unlocked", "achievements", "level_title", "xp_into_level", "xp_for_next_level",
-            "show_on_leaderboard",
+            "avatar_upload_unlocked", "achievements", "level_title", "level_color", "xp_into_level",
+            "xp_for_next_level",
+            "show_on_leaderboard", "banned", "banned_until",
         ]
+
+    def get_banned(self, member: Member) -> bool:
+        return member.ban_in_force(timezone.now())
 
     def get_achievements(self, member: Member) -> int:
         return unlocked_achievement_count(member=member)
@@ -46,10 +66,14 @@ class LeaderboardRowSerializer(serializers.Serializer):
     role = serializers.SerializerMethodField()
     points = serializers.IntegerField()
     level = serializers.IntegerField()
+    level_color = serializers.SerializerMethodField()
     xp = serializers.IntegerField()
     value = serializers.IntegerField()
-    avatar_url = serializers.CharField(source="member.avatar_url")
-    animated_avatar_url = serializers.CharField(source="member.animated_avatar_url")
+    avatar_url = NullIfBlank(source="member.avatar_url")
+    animated_avatar_url = NullIfBlank(source="member.animated_avatar_url")
+
+    def get_level_color(self, row) -> str:
+        return levels.color_for_level(row.level)
 
     def get_role(self, row) -> str:
         user = row.member.user

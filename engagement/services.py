@@ -18,6 +18,7 @@ from engagement.errors import (
     IdempotencyConflict,
     InsufficientPoints,
     LedgerError,
+    MemberBanned,
     SelfAwardForbidden,
     UnknownReason,
 )
@@ -46,6 +47,13 @@ def lock_member(member_id: int) -> Member:
 def balance_guard(points: int) -> bool:
     """Whether the balance UPDATE must be conditional: a removal then matches no row rather than overdraw."""
     return points < 0
+
+
+def refuse_if_banned(member: Member, *, at: datetime | None = None) -> None:
+    """MemberBanned (403 ``member_banned``, with the end date) if a ban is in force at ``at``. Judged on
+    the instance given: callers that decide under the member lock pass the locked row."""
+    if member.ban_in_force(at or timezone.now()):
+        raise MemberBanned(until=member.banned_until)
 
 
 def _replayed(key: str | None, request_hash: str) -> LedgerEntry | None:
@@ -133,6 +141,11 @@ def _post(
     holder = member if locked else lock_member(member.pk)
     if (entry := _replayed(idempotency_key, request_hash)) is not None:
         return entry
+    if operation == "award":
+        # Every earning path ends here (engagement API, claims, check-in rules, staff awards, the Point
+        # System protocol, achievements), and the locked row carries the ban: no path can miss it and
+        # none pays a query for it. A replay above still answers: it earns nothing new.
+        refuse_if_banned(holder, at=at)
     if rule is not None:
         _check_caps(member=holder, rule=rule, at=at)
     if points < 0 and holder.points < -points:

@@ -39,3 +39,21 @@ def repair_leaderboard_index() -> int:
     from engagement.leaderboards.index import repair_index
 
     return repair_index()
+
+
+@shared_task(ignore_result=True)
+def end_expired_bans() -> int:
+    """Beat, every minute: end the bans whose end date has passed (they already stopped refusing)."""
+    from engagement.moderation import end_expired_bans as end
+
+    return end()
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=60)
+def send_moderation_email(*, event: str, ban_id: int | None = None, request_id: int | None = None) -> int:
+    """Tell the member of a ban, its lifting or the decision on their unban request; tell the admins of
+    a new unban request. ``event`` picks the email (engagement.moderation_emails)."""
+    from engagement.moderation_emails import send
+
+    with translation.override(settings.LANGUAGE_CODE):
+        return send(event=event, ban_id=ban_id, request_id=request_id)

@@ -1,18 +1,23 @@
 from django.urls import path
 
-from engagement import api
+from engagement import api, api_moderation
 from engagement.api_achievements import AchievementsView
 
 # Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
 urlpatterns = [
     path("auth/token", api.TokenView.as_view(), name="auth-token"),
     path("engagement/profile", api.ProfileView.as_view(), name="engagement-profile"),
+    path("engagement/username-suggestions", api.UsernameSuggestionsView.as_view(),
+         name="engagement-username-suggestions"),
     path("engagement/avatar", api.AvatarView.as_view(), name="engagement-avatar"),
     path("engagement/avatar/upload", api.AvatarUploadView.as_view(), name="engagement-avatar-upload"),
     path("engagement/transactions", api.TransactionsView.as_view(), name="engagement-transactions"),
     path("engagement/events", api.EventsView.as_view(), name="engagement-events"),
     path("engagement/achievements", AchievementsView.as_view(), name="engagement-achievements"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
+    path("engagement/unban-request", api_moderation.UnbanRequestView.as_view(), name="engagement-unban-request"),
+    path("admin/engagement/members/<int:user_id>/ban", api_moderation.AdminBanView.as_view(),
+         name="admin-engagement-member-ban"),
     path("admin/engagement/leaderboard", api.AdminLeaderboardView.as_view(), name="admin-engagement-leaderboard"),
     path("admin/engagement/transactions", api.AdminTransactionsView.as_view(), name="admin-engagement-transactions"),
     path("admin/engagement/adjust", api.AdminAdjustView.as_view(), name="admin-engagement-adjust"),

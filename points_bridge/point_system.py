@@ -19,6 +19,7 @@ from config.errors import DomainError
 from engagement import services
 from engagement.errors import CapReached, InsufficientPoints
 from engagement.models import LedgerEntry, Member
+from engagement.models.ledger import listed_q
 from points_bridge import conf
 
 REASON_PREFIX = "point_system:"
@@ -119,9 +120,9 @@ def transactions(
 
 
 def global_board(*, limit: int) -> list[dict]:
-    """Balances of linked members, highest first (a member who opted out of leaderboards is left out)."""
+    """Balances of linked members, highest first (members who opted out of leaderboards or are banned are left out)."""
     rows = (
-        Member.objects.filter(external_id__isnull=False, show_on_leaderboard=True)
+        Member.objects.filter(listed_q(), external_id__isnull=False)
         .order_by("-points", "external_id")
         .values("external_id", "points")[:limit]
     )
@@ -132,7 +133,7 @@ def activity_board(*, activity_id: int, limit: int) -> list[dict]:
     """Net points each linked member has in one activity (removals in it count against), highest first."""
     rows = (
         LedgerEntry.objects.filter(
-            activity__external_id=activity_id, member__external_id__isnull=False, member__show_on_leaderboard=True
+            listed_q("member__"), activity__external_id=activity_id, member__external_id__isnull=False
         )
         .values("member__external_id")
         .annotate(total=Sum("points"))

@@ -34,8 +34,8 @@ class BadRequest(DomainError):
     default_code = "validation_error"
 
 
-def error(detail: str, status: int, *, code: str = "error", headers: dict | None = None) -> JsonResponse:
-    return JsonResponse({"detail": detail, "code": code}, status=status, headers=headers)
+def error(detail: str, status: int, *, code: str = "error", headers: dict | None = None, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code, **extra}, status=status, headers=headers)
 
 
 def _domain_error(exc: DomainError) -> JsonResponse:
@@ -44,7 +44,9 @@ def _domain_error(exc: DomainError) -> JsonResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="point-system"'} if status == 401 else None
     if status == 429:
         headers = retry_after_header(exc.extra.get("retry_after"))
-    return error(exc.message, status, code=exc.code, headers=headers)
+    # A ban's end date travels as in engagement's API; other errors keep the protocol's two keys.
+    extra = {"until": exc.extra.get("until")} if exc.code == "member_banned" else {}
+    return error(exc.message, status, code=exc.code, headers=headers, **extra)
 
 
 def endpoint(*methods: str, write: bool = False):

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from engagement import services
-from engagement.errors import CapReached, IdempotencyConflict
+from engagement.errors import CapReached, IdempotencyConflict, MemberBanned
 from engagement.models import LedgerEntry
 from points_bridge.models import AwardRule
 
@@ -38,7 +38,8 @@ def _award_for(rule: AwardRule, scan) -> LedgerEntry | None:
     try:
         return services.award(member=scan.ticket.member, reason=CHECKIN_REASON, points=points, xp=xp,
                               activity=rule.activity, meta=meta, idempotency_key=checkin_key(rule=rule, scan=scan))
-    except CapReached as exc:
+    except (CapReached, MemberBanned) as exc:
+        # The scan stands (the door let them in); only the points are refused, and not paid later.
         logger.info("check-in award for scan %s not paid: %s", scan.pk, exc.code)
     except IdempotencyConflict:
         # Already paid under this key, but the rule's amounts were edited since: still paid once.

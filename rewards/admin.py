@@ -14,7 +14,7 @@ from django.utils import timezone
 from config.admin_readonly import ReadOnlyAdmin
 from config.errors import DomainError
 from config.forms import JSONField
-from rewards import overview, services
+from rewards import images, overview, services
 from rewards.models import EngagementOverview, Redemption, Reward
 from rewards.presets import PRESETS
 
@@ -148,14 +148,44 @@ class BatchForm(forms.Form):
         return value
 
 
+def _switch_active(request, queryset, *, active: bool) -> int:
+    """Switch the selected rewards on or off; only those that change are written and logged."""
+    ids = list(queryset.values_list("pk", flat=True))
+    with transaction.atomic():
+        # Locked, so exactly the rows read here are the ones switched (and logged).
+        rewards = list(Reward.objects.select_for_update().filter(pk__in=ids, active=not active).order_by("pk"))
+        Reward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(active=active)
+        LogEntry.objects.log_actions(user_id=request.user.pk, queryset=rewards, action_flag=CHANGE,
+                                     change_message="Activated." if active else "Deactivated.")
+    return len(rewards)
+
+
+class RewardForm(forms.ModelForm):
+    image_upload = forms.FileField(required=False, label="Upload a picture",
+                                   help_text="PNG, JPEG, GIF or WebP; replaces the image URL.")
+
+    class Meta:
+        model = Reward
+        fields = ["name", "description", "type", "cost_points", "cost_type", "image_url", "stock", "active",
+                  "metadata", "available_from", "available_until"]
+
+    def clean_image_upload(self):
+        upload = self.cleaned_data.get("image_upload")
+        if upload:
+            images.read_image(upload)  # ImageRefused is a ValidationError: shown on the field
+            upload.seek(0)
+        return upload
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
-    list_display = ["name", "type", "cost_points", "stock", "active", "available_from", "available_until",
+    list_display = ["name", "type", "cost_points", "cost_type", "stock", "active", "available_from", "available_until",
                     "redemption_count"]
     list_editable = ["stock", "active"]
-    list_filter = ["type", "active"]
+    list_filter = ["type", "cost_type", "active"]
     search_fields = ["name", "description"]
-    actions = ["deactivate_selected"]
+    actions = ["activate_selected", "deactivate_selected"]
+    form = RewardForm
     change_list_template = "admin/rewards/reward/change_list.html"
     formfield_overrides = {models.JSONField: {"form_class": JSONField}}  # no NUL or lone surrogates
 
@@ -181,21 +211,25 @@ class RewardAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Write only what the admin changed: re-saving an unchanged (stale) stock from the changelist
         # would put back units sold since the page was loaded.
+        changed = [name for name in form.changed_data if name != "image_upload"]
+        if form.cleaned_data.get("image_upload"):
+            # Storage I/O inside the admin's transaction: one file, an admin's save; we accept it here.
+            obj.image_url = images.store_image(form.cleaned_data["image_upload"])
+            changed.append("image_url")
         if change:
-            obj.save(update_fields=[*form.changed_data, "updated"])
+            obj.save(update_fields=[*dict.fromkeys(changed), "updated"])
         else:
             obj.save()
 
+    @admin.action(description="Activate selected rewards", permissions=["change"])
+    def activate_selected(self, request, queryset):
+        count = _switch_active(request, queryset, active=True)
+        self.message_user(request, f"Activated {count} reward(s).")
+
     @admin.action(description="Deactivate selected rewards", permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        with transaction.atomic():
-            # Locked, so exactly the rows read here are the ones switched off (and logged).
-            rewards = list(Reward.objects.select_for_update().filter(pk__in=ids, active=True).order_by("pk"))
-            Reward.objects.filter(pk__in=[reward.pk for reward in rewards]).update(active=False)
-            LogEntry.objects.log_actions(user_id=request.user.pk, queryset=rewards, action_flag=CHANGE,
-                                         change_message="Deactivated.")
-        self.message_user(request, f"Deactivated {len(rewards)} reward(s).")
+        count = _switch_active(request, queryset, active=False)
+        self.message_user(request, f"Deactivated {count} reward(s).")
 
     def changelist_view(self, request, extra_context=None):
         presets = [(key, Reward.Type(key).label) for key in PRESETS]

@@ -4,16 +4,20 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config import ratelimit
+from config.errors import DomainError
 from config.idempotency import idempotency_key
 from engagement.services import member_for_user
+from engagement.throttles import EngagementRate
 from rewards import conf, selectors, services
+from rewards.images import ImageRefused, store_image, validate_image_url
 from rewards.metadata import SCHEMAS
-from rewards.models import Redemption, Reward
+from rewards.models import CostType, Redemption, Reward
 from rewards.serializers import (
     MAX_INT,
     AdminRedemptionSerializer,
@@ -47,6 +51,8 @@ class PageSerializer(serializers.Serializer):
 
 class RewardsView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [EngagementRate]
+    rate_scope = "rewards"
 
     @extend_schema(responses=RewardSerializer(many=True), summary="Rewards members can redeem now")
     def get(self, request):
@@ -79,6 +85,9 @@ class RedeemView(APIView):
 
 
 class RedemptionsView(APIView):
+    throttle_classes = [EngagementRate]
+    rate_scope = "redemptions"
+
     @extend_schema(parameters=[PageSerializer], responses=RedemptionSerializer(many=True),
                    summary="The member's own redemptions, newest first")
     def get(self, request):
@@ -97,7 +106,9 @@ class RewardInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     type = serializers.ChoiceField(choices=Reward.Type.choices)
     cost_points = serializers.IntegerField(min_value=1, max_value=MAX_INT)
-    image_url = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
+    cost_type = serializers.ChoiceField(choices=CostType.choices, required=False, default=CostType.POINTS)
+    image_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=500,
+                                      validators=[validate_image_url])
     stock = StockField(required=False, default=-1)
     active = serializers.BooleanField(required=False, default=True)
     metadata = serializers.JSONField(required=False, default=dict)
@@ -113,13 +124,16 @@ class RewardInputSerializer(serializers.Serializer):
         return value
 
     def validate(self, data):
-        if data["type"] != "custom" and data["type"] not in SCHEMAS:
+        # A PATCH may leave the type out: the reward's own type then judges the metadata (full_clean).
+        if "type" in data and data["type"] != "custom" and data["type"] not in SCHEMAS:
             raise serializers.ValidationError({"type": "Unknown reward type."})
         return data
 
 
 class AdminRewardsView(APIView):
     permission_classes = [method_perms(GET="rewards.view_reward", POST="rewards.add_reward")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class QuerySerializer(serializers.Serializer):
         active = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -141,7 +155,9 @@ class AdminRewardsView(APIView):
 
 class AdminRewardView(APIView):
     permission_classes = [method_perms(GET="rewards.view_reward", PUT="rewards.change_reward",
-                                       DELETE="rewards.delete_reward")]
+                                       PATCH="rewards.change_reward", DELETE="rewards.delete_reward")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     @extend_schema(responses=AdminRewardSerializer)
     def get(self, request, reward_id: int):
@@ -155,6 +171,15 @@ class AdminRewardView(APIView):
         reward = services.save_reward(reward=reward, **payload.validated_data)
         return Response(AdminRewardSerializer(reward).data)
 
+    @extend_schema(request=RewardInputSerializer(partial=True), responses=AdminRewardSerializer)
+    def patch(self, request, reward_id: int):
+        """Edit only the fields given (PUT needs the whole reward)."""
+        reward = get_object_or_404(Reward, pk=reward_id)
+        payload = RewardInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        reward = services.save_reward(reward=reward, **payload.validated_data)
+        return Response(AdminRewardSerializer(reward).data)
+
     @extend_schema(responses={200: AdminRewardSerializer, 204: None})
     def delete(self, request, reward_id: int):
         reward = get_object_or_404(Reward, pk=reward_id)
@@ -164,8 +189,35 @@ class AdminRewardView(APIView):
         return Response({"deleted": False, "deactivated": True, **AdminRewardSerializer(reward).data})
 
 
+class AdminRewardImageView(APIView):
+    """Upload a reward's picture: stored through the storage API, then ``image_url`` points at it."""
+
+    permission_classes = [method_perms(POST="rewards.change_reward")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        image = serializers.FileField()
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=AdminRewardSerializer)
+    def post(self, request, reward_id: int):
+        reward = get_object_or_404(Reward, pk=reward_id)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            url = store_image(payload.validated_data["image"])  # storage I/O, outside any transaction
+        except ImageRefused as exc:
+            status_code = 413 if exc.code == "image_too_large" else 415 if exc.code == "image_bad_type" else 400
+            raise DomainError(exc.messages[0], code=exc.code, status_code=status_code) from None
+        reward = services.save_reward(reward=reward, image_url=url)
+        return Response(AdminRewardSerializer(reward).data)
+
+
 class AdminRedemptionsView(APIView):
     permission_classes = [method_perms(GET="rewards.view_redemption")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class QuerySerializer(PageSerializer):
         status = serializers.ChoiceField(choices=Redemption.Status.choices, required=False)
@@ -182,6 +234,8 @@ class AdminRedemptionsView(APIView):
 
 class AdminRedemptionView(APIView):
     permission_classes = [method_perms(GET="rewards.view_redemption", PATCH="rewards.change_redemption")]
+    throttle_classes = [EngagementRate]
+    rate_scope = "admin"
 
     class InputSerializer(serializers.Serializer):
         # The contract spells it "fulfill"; "fulfil" is accepted too.

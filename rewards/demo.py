@@ -13,7 +13,7 @@ EXTRA = [
     {"name": "Signed match ball", "type": "merch_physical", "cost_points": 2000, "stock": 0,
      "metadata": {"sku": "BALL-SIGNED"}},
     {"name": "Season highlights (download)", "type": "merch_digital", "cost_points": 60, "stock": None,
-     "metadata": {"download_url": "https://example.org/downloads/highlights.mp4", "licence_key": "DEMO-1234"}},
+     "metadata": {"download_url": "https://example.org/downloads/highlights.mp4", "license_key": "DEMO-1234"}},
 ]
 
 

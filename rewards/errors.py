@@ -33,3 +33,9 @@ class RedemptionNotFound(RewardsError):
 
 class InvalidTransition(RewardsError):
     default_code = "invalid_transition"
+
+
+class InsufficientXP(RewardsError):
+    """An XP-only reward needs more XP than the member has (nothing is ever deducted for it)."""
+
+    default_code = "insufficient_xp"

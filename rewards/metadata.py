@@ -5,20 +5,24 @@
 | avatar_static | avatar_url* |
 | avatar_animated | animated_avatar_url* |
 | avatar_upload_unlock | — |
-| merch_coupon | coupon_code*, expires_on (YYYY-MM-DD) |
-| merch_physical | sku*, size, colour |
-| merch_digital | download_url and/or licence_key (one of them*) |
+| merch_coupon | coupon_code*, expires_at (date or date-time), discount (text or number), note |
+| merch_physical | sku*, size, color |
+| merch_digital | download_url and/or license_key (one of them*) |
 | custom | any JSON object |
 
-Unknown keys are refused for every type but ``custom`` so that a typo ("colour" vs "color") is caught
-when the reward is saved, not when a member is waiting for their parcel.
+The keys are the club specification's own. Plaudit's earlier spellings (``colour``, ``licence_key``,
+``expires_on``) are still accepted and stored under the specification's key (migration 0003 renamed
+the stored ones). Unknown keys are refused for every type but ``custom`` so that a typo is caught when
+the reward is saved, not when a member is waiting for their parcel.
 """
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
 
 from config.parsers import InputRefused, check_json
 
@@ -41,11 +45,43 @@ def _https(value, key: str, *, hosts: list[str] | None = None) -> str:
     return url
 
 
-def _date(value, key: str) -> str:
+def _date_or_datetime(value, key: str) -> str:
+    """An ISO date ("2027-12-31") or date-time ("2027-12-31T23:59:00Z"), kept as given once parsed."""
+    text = _text(value, key, max_length=40)
     try:
-        return date.fromisoformat(_text(value, key, max_length=10)).isoformat()
+        valid = parse_datetime(text) is not None or _is_date(text)
+    except ValueError:  # well formed but impossible, e.g. month 13
+        valid = False
+    if valid:
+        return text
+    raise ValidationError({"metadata": f"'{key}' must be a date or date-time (ISO 8601)."}, code="invalid_metadata")
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
     except ValueError:
-        raise ValidationError({"metadata": f"'{key}' must be a date (YYYY-MM-DD)."}, code="invalid_metadata") from None
+        return False
+    return True
+
+
+def _discount(value, key: str):
+    """Text ("10 %", "5 EUR") or a positive number (10, 12.5)."""
+    if isinstance(value, bool):
+        raise ValidationError({"metadata": f"'{key}' must be text or a positive number."}, code="invalid_metadata")
+    if isinstance(value, int | float):
+        try:
+            ok = Decimal(str(value)) > 0 and Decimal(str(value)).is_finite()
+        except InvalidOperation:
+            ok = False
+        if not ok:
+            raise ValidationError({"metadata": f"'{key}' must be a positive number."}, code="invalid_metadata")
+        return value
+    return _text(value, key, max_length=50)
+
+
+def _note(value, key: str) -> str:
+    return _text(value, key, max_length=500)
 
 
 def _avatar_url(value, key: str) -> str:
@@ -59,10 +95,24 @@ SCHEMAS: dict[str, tuple[dict, set[str]]] = {
     "avatar_static": ({"avatar_url": _avatar_url}, {"avatar_url"}),
     "avatar_animated": ({"animated_avatar_url": _avatar_url}, {"animated_avatar_url"}),
     "avatar_upload_unlock": ({}, set()),
-    "merch_coupon": ({"coupon_code": _text, "expires_on": _date}, {"coupon_code"}),
-    "merch_physical": ({"sku": _text, "size": _text, "colour": _text}, {"sku"}),
-    "merch_digital": ({"download_url": _https, "licence_key": _text}, set()),
+    "merch_coupon": ({"coupon_code": _text, "expires_at": _date_or_datetime, "discount": _discount, "note": _note},
+                     {"coupon_code"}),
+    "merch_physical": ({"sku": _text, "size": _text, "color": _text}, {"sku"}),
+    "merch_digital": ({"download_url": _https, "license_key": _text}, set()),
 }
+# Plaudit's earlier spelling → the specification's key (accepted on input, stored under the latter).
+ALIASES = {"colour": "color", "licence_key": "license_key", "expires_on": "expires_at"}
+
+
+def _canonical(metadata: dict) -> dict:
+    result = {}
+    for key, value in metadata.items():
+        name = ALIASES.get(key, key)
+        if name in result:
+            raise ValidationError({"metadata": f"'{key}' and '{name}' are the same key; give one."},
+                                  code="invalid_metadata")
+        result[name] = value
+    return result
 
 
 def validate_metadata(reward_type: str, metadata) -> dict:
@@ -82,6 +132,7 @@ def validate_metadata(reward_type: str, metadata) -> dict:
     if reward_type not in SCHEMAS:
         raise ValidationError({"type": f"Unknown reward type '{reward_type}'."}, code="invalid_type")
     parsers, required = SCHEMAS[reward_type]
+    metadata = _canonical(metadata)
     unknown = sorted(set(metadata) - set(parsers))
     if unknown:
         raise ValidationError({"metadata": f"Unknown key(s) for {reward_type}: {', '.join(unknown)}."},
@@ -90,7 +141,7 @@ def validate_metadata(reward_type: str, metadata) -> dict:
     if missing:
         raise ValidationError({"metadata": f"{reward_type} needs: {', '.join(missing)}."}, code="invalid_metadata")
     if reward_type == "merch_digital" and not metadata:
-        raise ValidationError({"metadata": "merch_digital needs download_url or licence_key."},
+        raise ValidationError({"metadata": "merch_digital needs download_url or license_key."},
                               code="invalid_metadata")
     return {key: parsers[key](value, key) for key, value in metadata.items()}
 

@@ -10,7 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rewards.images import validate_image_url
 from rewards.metadata import validate_metadata
+
+
+class CostType(models.TextChoices):
+    """What a reward's price is counted in: points are spent; XP is a threshold, nothing is deducted."""
+
+    POINTS = "points", _("Points (spent)")
+    XP = "xp", _("XP (needed, not spent)")
 
 
 class Reward(models.Model):
@@ -26,8 +34,10 @@ class Reward(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     type = models.CharField(max_length=32, choices=Type.choices)
-    cost_points = models.PositiveIntegerField(_("cost (points)"))
-    image_url = models.URLField(max_length=500, blank=True, default="")
+    cost_points = models.PositiveIntegerField(_("cost"), help_text=_("In points, or in XP for XP-only rewards."))
+    cost_type = models.CharField(_("cost type"), max_length=8, choices=CostType.choices, default=CostType.POINTS)
+    # An https URL or a path on this site (an uploaded picture's storage URL, see rewards/images.py).
+    image_url = models.CharField(max_length=500, blank=True, default="", validators=[validate_image_url])
     stock = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Units left. Empty = unlimited, 0 = sold out (hidden from members).")
     )
@@ -103,10 +113,13 @@ class Redemption(models.Model):
     # A copy of the reward's type at redemption time: the one-per-member constraint needs it on this row.
     reward_type = models.CharField(max_length=32, choices=Reward.Type.choices, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    cost_points = models.PositiveIntegerField(_("cost paid (points)"))
+    cost_points = models.PositiveIntegerField(_("cost"), help_text=_("Points paid, or XP needed (cost type)."))
+    cost_type = models.CharField(max_length=8, choices=CostType.choices, default=CostType.POINTS, editable=False)
     # False for unlimited rewards: rejecting such a redemption has no unit to give back.
     took_stock = models.BooleanField(default=False, editable=False)
-    spend_entry = models.ForeignKey("engagement.LedgerEntry", on_delete=models.PROTECT, related_name="+")
+    # Empty for XP-only rewards: nothing was spent.
+    spend_entry = models.ForeignKey("engagement.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
     refund_entry = models.ForeignKey("engagement.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -129,7 +142,14 @@ class Redemption(models.Model):
                 fields=["member"], name="rewards_redemption_one_unlock_per_member",
                 condition=Q(reward_type="avatar_upload_unlock") & ~Q(status="rejected"),
             ),
+            # An XP-only reward is an entitlement, not a purchase: once per member (a rejected one does not count).
+            models.UniqueConstraint(
+                fields=["member", "reward"], name="rewards_redemption_xp_once_per_member",
+                condition=Q(cost_type="xp") & ~Q(status="rejected"),
+            ),
             models.CheckConstraint(condition=Q(cost_points__gte=1), name="rewards_redemption_cost_positive"),
+            models.CheckConstraint(condition=Q(cost_type="xp") | Q(spend_entry__isnull=False),
+                                   name="rewards_redemption_points_spent"),
             models.CheckConstraint(condition=Q(status="rejected") | Q(refund_entry__isnull=True),
                                    name="rewards_redemption_refund_only_if_rejected"),
         ]

@@ -16,11 +16,11 @@ PRESETS: dict[str, dict] = {
     },
     "merch_coupon": {
         "name": "10 % off in the club shop", "type": "merch_coupon", "cost_points": 120, "stock": 100,
-        "metadata": {"coupon_code": "CLUB10", "expires_on": "2027-12-31"},
+        "metadata": {"coupon_code": "CLUB10", "expires_at": "2027-12-31", "discount": "10 %"},
     },
     "merch_physical": {
         "name": "Club T-shirt", "type": "merch_physical", "cost_points": 500, "stock": 20,
-        "metadata": {"sku": "TSHIRT-NAVY-M", "size": "M", "colour": "navy"},
+        "metadata": {"sku": "TSHIRT-NAVY-M", "size": "M", "color": "navy"},
     },
     "merch_digital": {
         "name": "Wallpaper pack", "type": "merch_digital", "cost_points": 80,

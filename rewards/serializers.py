@@ -34,7 +34,7 @@ class RewardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Reward
-        fields = ["id", "name", "type", "cost_points", "image_url", "stock", "active", "description"]
+        fields = ["id", "name", "type", "cost_points", "cost_type", "image_url", "stock", "active", "description"]
 
 
 class AdminRewardSerializer(RewardSerializer):
@@ -57,8 +57,8 @@ class RedemptionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Redemption
-        fields = ["id", "status", "cost_points", "reward", "note", "created_at", "decided_at", "fulfilled_at",
-                  "delivery"]
+        fields = ["id", "status", "cost_points", "cost_type", "reward", "note", "created_at", "decided_at",
+                  "fulfilled_at", "delivery"]
 
     def get_delivery(self, redemption: Redemption) -> dict:
         # Coupon codes and download links are shown only once an admin approved the redemption.
@@ -79,7 +79,7 @@ class AdminRedemptionSerializer(RedemptionSerializer):
     member = MemberBriefSerializer()
     decided_by = serializers.CharField(source="decided_by.get_username", default=None)
     fulfilled_by = serializers.CharField(source="fulfilled_by.get_username", default=None)
-    spend_entry_id = serializers.IntegerField()
+    spend_entry_id = serializers.IntegerField(allow_null=True)
     refund_entry_id = serializers.IntegerField(allow_null=True)
 
     class Meta:

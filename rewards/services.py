@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config import outbox
@@ -22,13 +22,14 @@ from engagement.models import Member
 from rewards import tasks
 from rewards.errors import (
     AlreadyRedeemed,
+    InsufficientXP,
     InvalidTransition,
     OutOfStock,
     RedemptionNotFound,
     RewardNotFound,
     RewardUnavailable,
 )
-from rewards.models import ONE_PER_MEMBER_TYPES, PENDING_TYPES, Redemption, Reward
+from rewards.models import ONE_PER_MEMBER_TYPES, PENDING_TYPES, CostType, Redemption, Reward
 
 REDEEM_REASON = "redeem"
 REFUND_REASON = "redeem_refund"
@@ -79,6 +80,29 @@ def _check_one_per_member(member: Member, reward: Reward) -> None:
         raise AlreadyRedeemed("You already own this reward.")
 
 
+def _check_xp(member: Member, reward: Reward) -> None:
+    # Under the member lock, like the one-per-member check: XP only grows, so the threshold check
+    # cannot be undone by a concurrent write, and two racing redemptions of one reward see each other.
+    if member.xp < reward.cost_points:
+        raise InsufficientXP(f"This reward needs {reward.cost_points} XP; you have {member.xp}.",
+                             needed=reward.cost_points, xp=member.xp)
+    owned = Redemption.objects.filter(member=member, reward=reward).exclude(status=Status.REJECTED)
+    if owned.exists():
+        raise AlreadyRedeemed("You already own this reward.")
+
+
+def _pay(*, member: Member, reward: Reward, key: str | None, at: datetime):
+    """The ledger entry a redemption spends, or None for an XP-only reward (nothing is deducted)."""
+    if reward.cost_type == CostType.XP:
+        _check_xp(member, reward)
+        return None
+    return ledger.spend(
+        member=member, points=reward.cost_points, reason=REDEEM_REASON, at=at,
+        meta={"reward_id": reward.pk, "reward": reward.name, "type": reward.type},
+        idempotency_key=f"redeem:{member.pk}:{key}" if key else None, member_locked=True,
+    )
+
+
 def take_stock(*, reward: Reward) -> bool:
     """Take one unit of a limited reward; True if a unit was counted, False for unlimited ones.
 
@@ -116,19 +140,16 @@ def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) ->
     locked = ledger.lock_member(member.pk)
     if (found := _replayed(member_id=member.pk, key=key, reward_id=reward_id)) is not None:
         return found
+    ledger.refuse_if_banned(locked, at=at)
     reward = _available_reward(reward_id, at)
     _check_one_per_member(locked, reward)
-    entry = ledger.spend(
-        member=locked, points=reward.cost_points, reason=REDEEM_REASON, at=at,
-        meta={"reward_id": reward.pk, "reward": reward.name, "type": reward.type},
-        idempotency_key=f"redeem:{member.pk}:{key}" if key else None, member_locked=True,
-    )
+    entry = _pay(member=locked, reward=reward, key=key, at=at)
     took_stock = take_stock(reward=reward)
     pending = reward.type in PENDING_TYPES
     redemption = Redemption.objects.create(
         member=locked, reward=reward, reward_type=reward.type, cost_points=reward.cost_points,
-        status=Status.PENDING if pending else Status.APPROVED, decided_at=None if pending else at,
-        took_stock=took_stock, spend_entry=entry, idempotency_key=key, created=at,
+        cost_type=reward.cost_type, status=Status.PENDING if pending else Status.APPROVED,
+        decided_at=None if pending else at, took_stock=took_stock, spend_entry=entry, idempotency_key=key, created=at,
     )
     _deliver_now(member=locked, reward=reward)
     outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="redeemed")
@@ -144,6 +165,8 @@ def redeem(*, member: Member, reward_id: int, idempotency_key: str | None = None
            at: datetime | None = None) -> Redemption:
     """Spend the reward's cost, take one unit of stock and record the redemption, in one transaction.
 
+    An XP-only reward (``cost_type`` xp) deducts nothing: the member needs ``cost_points`` XP
+    (InsufficientXP, 409 ``insufficient_xp``) and owns it at most once.
     Avatars and the upload unlock are applied at once (status ``approved``); merch and custom rewards
     wait for an admin (``pending``). The same ``idempotency_key`` (unique per member) returns the first
     redemption with ``replayed`` True; with another reward it is a 409 ``idempotency_conflict``.
@@ -157,7 +180,9 @@ def redeem(*, member: Member, reward_id: int, idempotency_key: str | None = None
         # without the member lock: answer with what the winner wrote.
         if (found := _replayed(member_id=member.pk, key=idempotency_key, reward_id=reward_id)) is not None:
             return found
-        if Redemption.objects.filter(member=member, reward_type__in=ONE_PER_MEMBER_TYPES).exists():
+        owned = Redemption.objects.filter(member=member).exclude(status=Status.REJECTED)
+        once = Q(reward_type__in=ONE_PER_MEMBER_TYPES) | Q(reward_id=reward_id, cost_type=CostType.XP)
+        if owned.filter(once).exists():
             raise AlreadyRedeemed("You already own this reward.") from None
         raise
 
@@ -193,20 +218,24 @@ def approve(*, redemption_id: int, actor=None, note: str = "", at: datetime | No
 
 @transaction.atomic
 def reject(*, redemption_id: int, actor=None, note: str = "", at: datetime | None = None) -> Redemption:
-    """pending → rejected: refund the points and give the unit of stock back, exactly once.
+    """pending → rejected: refund the points and give the unit of stock back, exactly once. An XP-only
+    redemption spent nothing, so only its unit of stock comes back.
 
     The conditional UPDATE lets one caller through; the refund's idempotency key (derived from the
     redemption) would stop a second refund even if something bypassed it.
     """
     at = at or timezone.now()
     redemption = _claim(redemption_id=redemption_id, action="reject", actor=actor, note=note, at=at)
+    if redemption.took_stock:
+        restock(reward_id=redemption.reward_id)
+    if redemption.spend_entry_id is None:
+        tasks.send_redemption_email.delay_on_commit(redemption_id=redemption.pk, event="rejected")
+        return redemption
     entry = ledger.refund(
         member=redemption.member, points=redemption.cost_points, reason=REFUND_REASON, actor=actor, at=at,
         meta={"redemption_id": redemption.pk, "reward_id": redemption.reward_id},
         idempotency_key=f"redeem_refund:{redemption.pk}",
     )
-    if redemption.took_stock:
-        restock(reward_id=redemption.reward_id)
     Redemption.objects.filter(pk=redemption.pk).update(refund_entry=entry)
     redemption.refund_entry = entry
     outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="rejected")
@@ -268,12 +297,20 @@ def decide_many(*, action: str, redemption_ids, actor, note: str = "",
 
 
 def save_reward(*, reward: Reward | None = None, **fields) -> Reward:
-    """Create or update a reward after validating it like the admin form does (full_clean)."""
+    """Create or update a reward after validating it like the admin form does (full_clean).
+
+    An update writes only ``fields`` (and the metadata, which full_clean normalises): a PATCH that does
+    not mention the stock must not put back units sold since the reward was read.
+    """
+    creating = reward is None
     reward = reward or Reward()
     for name, value in fields.items():
         setattr(reward, name, value)
     reward.full_clean()
-    reward.save()
+    if creating:
+        reward.save()
+    else:
+        reward.save(update_fields=sorted({*fields, "metadata", "updated"}))
     return reward
 
 

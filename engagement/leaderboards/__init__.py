@@ -3,7 +3,7 @@ week, month: calendar periods in the project time zone).
 
 Ranking is standard competition ranking: equal values share a rank and the next rank skips (1, 2, 2, 4);
 ties are listed by member id. A member is on a board when their points (or XP, for the xp and level
-boards) in its scope are above zero; opted-out members are neither listed nor counted.
+boards) in its scope are above zero; opted-out and banned members are neither listed nor counted.
 
 The global all-time board ranks the members' balances. Scoped and windowed boards rank what was
 earned there; spending on rewards and its refunds do not count. ``level`` ranks by the level that
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 METRICS = ("points", "xp", "level")
 # What a board row shows (the API's row serializers); loading only these keeps a top-100 cheap.
 ROW_FIELDS = (
-    "username", "points", "xp", "level", "avatar_url", "animated_avatar_url", "show_on_leaderboard",
+    "username", "points", "xp", "level", "avatar_url", "animated_avatar_url", "show_on_leaderboard", "banned",
     "user__username", "user__first_name", "user__last_name", "user__email", "user__is_staff", "user__is_superuser",
 )
 
@@ -105,10 +105,10 @@ def _fill(board: Board, source, spec: _Spec, *, limit: int, viewer: Member | Non
     top = source.top(limit)
     members = Member.objects.select_related("user").only(*ROW_FIELDS).in_bulk([member_id for member_id, _, _ in top])
     # Redis may briefly list a member an admin hid outside the profile API; never show them.
-    top = [t for t in top if t[0] in members and members[t[0]].show_on_leaderboard]
+    top = [t for t in top if t[0] in members and members[t[0]].listed]
     ranks = competition_ranks([spec.value(base) for _, base, _ in top])
     board.items = [spec.row(r, members[m], base, other) for r, (m, base, other) in zip(ranks, top, strict=True)]
-    if viewer is not None and viewer.show_on_leaderboard:
+    if viewer is not None and viewer.listed:
         mine = source.member_values(viewer.pk)
         if mine is not None:
             board.me = spec.row(_above(source, spec, mine[0]) + 1, viewer, *mine)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from engagement.leaderboards import redis_index, totals
 from engagement.leaderboards.periods import PERIOD_OF_WINDOW, entry_periods, local_day, period_start
 from engagement.models import LeaderboardDirtyMember, LeaderboardTotal, LedgerEntry, Member
+from engagement.models.ledger import listed_q
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -28,7 +29,7 @@ def on_entry_posted(sender, entry: LedgerEntry, member: Member, **kwargs) -> Non
         boards = entry_periods(created=entry.created, activity_id=entry.activity_id) if counted else []
         transaction.on_commit(partial(
             _index_entry, member_id=member.pk, entry_id=entry.pk, balances=(member.points, member.xp),
-            visible=member.show_on_leaderboard, boards=boards, delta=(entry.points, entry.xp),
+            visible=member.listed, boards=boards, delta=(entry.points, entry.xp),
         ))
 
 
@@ -71,7 +72,7 @@ def reindex_member(member_id: int) -> None:
         version = LedgerEntry.objects.filter(member_id=member_id).aggregate(v=Max("id"))["v"] or 0
         rows = list(LeaderboardTotal.objects.filter(current_boards(), member_id=member_id))
         redis_index.set_member(member_id=member_id, version=version, balances=(member.points, member.xp),
-                               visible=member.show_on_leaderboard, totals=rows)
+                               visible=member.listed, totals=rows)
 
 
 @transaction.atomic
@@ -79,9 +80,14 @@ def set_visibility(*, member: Member, visible: bool) -> Member:
     """Show or hide a member on every leaderboard (the profile's ``show_on_leaderboard``)."""
     Member.objects.filter(pk=member.pk).update(show_on_leaderboard=visible)
     member.show_on_leaderboard = visible
-    if redis_index.enabled():
-        transaction.on_commit(partial(_reindex_or_mark, member.pk))
+    reindex_on_commit(member.pk)
     return member
+
+
+def reindex_on_commit(member_id: int) -> None:
+    """After a change of who is listed (visibility, a ban): rewrite the member's Redis entries on commit."""
+    if redis_index.enabled():
+        transaction.on_commit(partial(_reindex_or_mark, member_id))
 
 
 def _reindex_or_mark(member_id: int) -> None:
@@ -114,7 +120,7 @@ def _batches(queryset, fields: tuple[str, ...]):
 
 
 def _load_balances(pipe, version: int, tick: Callable[[int], None]) -> None:
-    visible = Member.objects.filter(show_on_leaderboard=True).filter(Q(points__gt=0) | Q(xp__gt=0))
+    visible = Member.objects.filter(listed_q()).filter(Q(points__gt=0) | Q(xp__gt=0))
     for rows in _batches(visible, ("points", "xp")):
         for base, i in (("points", 1), ("xp", 2)):
             mapping = {redis_index.member_key(r[0]): -r[i] for r in rows if r[i] > 0}
@@ -126,7 +132,7 @@ def _load_balances(pipe, version: int, tick: Callable[[int], None]) -> None:
 
 
 def _load_totals(pipe, tick: Callable[[int], None]) -> None:
-    rows_qs = LeaderboardTotal.objects.filter(current_boards(), member__show_on_leaderboard=True)
+    rows_qs = LeaderboardTotal.objects.filter(current_boards(), listed_q("member__"))
     for rows in _batches(rows_qs, ("scope", "period", "start", "member_id", "points", "xp")):
         by_key, expiry = defaultdict(dict), {}
         for _, scope, period, start, member_id, points, xp in rows:
@@ -144,7 +150,7 @@ def _load_totals(pipe, tick: Callable[[int], None]) -> None:
 
 def index_size() -> int:
     """Rows a rebuild of the Redis index reads (for a progress bar)."""
-    members = Member.objects.filter(show_on_leaderboard=True).filter(Q(points__gt=0) | Q(xp__gt=0)).count()
+    members = Member.objects.filter(listed_q()).filter(Q(points__gt=0) | Q(xp__gt=0)).count()
     return members + LeaderboardTotal.objects.filter(current_boards()).count()
 
 

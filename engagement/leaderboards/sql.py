@@ -1,7 +1,7 @@
 """The SQL source of the leaderboards: Member balances (global all-time) and LeaderboardTotal rows.
 
 Every query is an index range: top-N walks (scope, period, start, -value, member) in order, and a rank
-counts the index entries above a value. Opted-out members are few, so a rank counts everybody above
+counts the index entries above a value. Opted-out and banned members are few, so a rank counts everybody above
 and subtracts the hidden members above (a small join driven by the partial index on hidden members)
 instead of joining every counted row to its member.
 """
@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from engagement.models import LeaderboardTotal, Member
+from engagement.models.ledger import listed_q
 
 
 class SqlSource:
@@ -26,14 +27,14 @@ class SqlSource:
 
     def _hidden(self) -> QuerySet:
         if self.is_global:
-            return Member.objects.filter(show_on_leaderboard=False)
-        return self._rows().filter(member__show_on_leaderboard=False)
+            return Member.objects.exclude(listed_q())
+        return self._rows().exclude(listed_q("member__"))
 
     def top(self, limit: int) -> list[tuple[int, int, int]]:
         id_field = "id" if self.is_global else "member_id"
-        visible = {"show_on_leaderboard": True} if self.is_global else {"member__show_on_leaderboard": True}
+        visible = listed_q() if self.is_global else listed_q("member__")
         rows = (
-            self._rows().filter(**{f"{self.base}__gt": 0}, **visible)
+            self._rows().filter(visible, **{f"{self.base}__gt": 0})
             .order_by(f"-{self.base}", id_field)
             .values_list(id_field, self.base, self.other)[:limit]
         )

@@ -2,8 +2,9 @@ from .achievements import Achievement, MemberAchievement
 from .campaigns import Campaign
 from .leaderboard import LeaderboardDirtyMember, LeaderboardTotal
 from .ledger import Activity, EarningRule, LedgerEntry, Member
+from .moderation import Ban, SpamReport, UnbanRequest
 
 __all__ = [
-    "Achievement", "Activity", "Campaign", "EarningRule", "LeaderboardDirtyMember", "LeaderboardTotal", "LedgerEntry",
-    "Member", "MemberAchievement",
+    "Achievement", "Activity", "Ban", "Campaign", "EarningRule", "LeaderboardDirtyMember", "LeaderboardTotal",
+    "LedgerEntry", "Member", "MemberAchievement", "SpamReport", "UnbanRequest",
 ]

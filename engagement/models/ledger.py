@@ -11,7 +11,8 @@ class Member(models.Model):
     """One per user. ``points``/``xp``/``level`` are a cache of the ledger, moved only by services."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member")
-    # The public handle shown on leaderboards; unique case-insensitively (see constraints).
+    # The public handle shown on leaderboards; unique case-insensitively (see constraints). Every member
+    # has one from the start: ``fan-<user id>`` until they choose another (see save()).
     username = models.CharField(_("username"), max_length=32, blank=True, default="")
     points = models.BigIntegerField(default=0)
     xp = models.BigIntegerField(default=0)
@@ -20,6 +21,11 @@ class Member(models.Model):
     animated_avatar_url = models.URLField(max_length=500, blank=True, default="")
     avatar_upload_unlocked = models.BooleanField(default=False)
     show_on_leaderboard = models.BooleanField(_("show on leaderboards"), default=True)
+    # The ban in force, copied from its Ban row by engagement.moderation: the award path reads it from
+    # the member row it locks anyway. ``banned`` stays True past ``banned_until`` until the expiry sweep
+    # ends the ban; earning is judged by the date, leaderboards by the flag.
+    banned = models.BooleanField(_("banned"), default=False, editable=False)
+    banned_until = models.DateTimeField(_("banned until"), null=True, blank=True, editable=False)
     # Integer id used by other systems (the Point System protocol's user_id).
     external_id = models.BigIntegerField(null=True, blank=True, unique=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
@@ -29,6 +35,7 @@ class Member(models.Model):
             ("record_action", "Can record member actions through the earning rules"),
             ("adjust_points", "Can adjust a member's points"),
             ("award_points", "Can award points to members (staff attribution)"),
+            ("ban_member", "Can ban and unban members"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(points__gte=0), name="engagement_member_points_non_negative"),
@@ -43,12 +50,27 @@ class Member(models.Model):
             # Leaderboard SQL path: top-N and "how many are above me" per metric.
             models.Index(fields=["-points", "id"], name="engagement_member_points_idx"),
             models.Index(fields=["-xp", "id"], name="engagement_member_xp_idx"),
-            # The few members hidden from leaderboards, subtracted from ranks on the SQL path.
-            models.Index(fields=["id"], name="engagement_member_hidden_idx", condition=Q(show_on_leaderboard=False)),
+            # The few members hidden from leaderboards (opted out or banned), subtracted from ranks on the
+            # SQL path.
+            models.Index(fields=["id"], name="engagement_member_hidden_idx",
+                         condition=Q(show_on_leaderboard=False) | Q(banned=True)),
         ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs):
+        if not self.username and self.user_id is not None:
+            self.username = default_handle(self.user_id)
+        super().save(*args, **kwargs)
+
+    @property
+    def listed(self) -> bool:
+        """Whether the member appears on leaderboards: not opted out and not banned."""
+        return self.show_on_leaderboard and not self.banned
+
+    def ban_in_force(self, at) -> bool:
+        return self.banned and (self.banned_until is None or at < self.banned_until)
 
     @property
     def display_name(self) -> str:
@@ -59,6 +81,10 @@ class Member(models.Model):
         return levels.title_for_level(self.level)
 
     @property
+    def level_color(self) -> str:
+        return levels.color_for_level(self.level)
+
+    @property
     def xp_into_level(self) -> int:
         return self.xp - levels.xp_for_level(self.level)
 
@@ -67,6 +93,16 @@ class Member(models.Model):
         """XP still needed to reach the next level (0 at the level cap)."""
         nxt = levels.xp_for_level(self.level + 1) if self.level < levels.level_cap() else None
         return 0 if nxt is None else max(0, nxt - self.xp)
+
+
+def default_handle(user_id: int) -> str:
+    """The handle a member has until they choose one (the club specification's ``fan-<id>``)."""
+    return f"fan-{user_id}"
+
+
+def listed_q(prefix: str = "") -> Q:
+    """The ``Member.listed`` condition, for members (``prefix`` "") or rows that point at one ("member__")."""
+    return Q(**{f"{prefix}show_on_leaderboard": True, f"{prefix}banned": False})
 
 
 class Activity(models.Model):

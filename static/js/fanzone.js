@@ -140,9 +140,13 @@
     const rewards = Array.isArray(result.json) ? result.json : (result.json.items || result.json.results || []);
     if (!rewards.length) { list.appendChild(el("li", {"class": "muted", text: t.no_rewards})); return; }
     rewards.forEach((reward) => {
+      // XP-only rewards cost nothing: the member needs that much XP (which never goes down).
+      const xpOnly = reward.cost_type === "xp";
       const button = el("button", {"class": "btn primary", type: "button", "data-reward": reward.id,
-        text: t.redeem.replace("%s", reward.cost_points)});
-      if (reward.cost_points > points) { button.disabled = true; button.title = t.not_enough; }
+        text: (xpOnly ? t.redeem_xp : t.redeem).replace("%s", reward.cost_points)});
+      if (reward.cost_points > (xpOnly ? data.xp : points)) {
+        button.disabled = true; button.title = xpOnly ? t.not_enough_xp : t.not_enough;
+      }
       button.addEventListener("click", () => redeem(reward, button));
       const stock = reward.stock === -1 || reward.stock === null ? "" : " · " + t.left.replace("%s", reward.stock);
       list.appendChild(el("li", {"class": "fz-reward"}, [

@@ -24,7 +24,8 @@ def test_token_login_returns_a_token_that_authenticates(api, make_user):
     make_user("dora", password="s3cret-pass")
     token = api.post("/api/v1/auth/token", {"username": "dora", "password": "s3cret-pass"}, format="json").json()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
-    assert api.get("/api/v1/engagement/profile").json()["username"] == ""
+    profile = api.get("/api/v1/engagement/profile").json()
+    assert profile["username"] == f"fan-{profile['user_id']}"
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
@@ -86,7 +87,7 @@ def test_patch_profile_names_the_username_rule_broken(member_api, member, userna
     assert response.status_code == 400
     assert response.json()["code"] == code
     member.refresh_from_db()
-    assert member.username == ""
+    assert member.username == f"fan-{member.user_id}"
 
 
 def test_usernames_are_unique_case_insensitively(member_api, make_user):

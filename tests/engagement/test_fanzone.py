@@ -48,7 +48,7 @@ def test_the_fan_zone_shows_level_progress_achievements_and_the_member_on_the_bo
     assert "25 / 100 XP to level 2 (Beginner)" in html
     assert 'class="fz-ach done" data-code="first_comment"' in html
     assert 'aria-valuenow="3"' in html  # comments_10: 3 of 10
-    me_row = re.search(r'<tr class="highlight me"><td class="num">(\d+)</td><td>alice</td>', html)
+    me_row = re.search(rf'<tr class="highlight me"><td class="num">(\d+)</td><td>fan-{member.user_id}</td>', html)
     assert me_row and me_row.group(1) == "2"
 
 
@@ -185,3 +185,20 @@ def test_an_unlocked_member_uploads_their_own_picture(page, login, fan, settings
     avatar = Member.objects.get(pk=fan.pk).avatar_url
     assert avatar.startswith(f"/media/avatars/{fan.pk}/") and avatar.endswith(".png")
     expect(page.locator("#avatar-img")).to_have_attribute("src", avatar)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_xp_only_rewards_are_offered_by_xp_and_leave_points_alone(page, login, fan):
+    from rewards.models import Reward
+
+    scarf = Reward.objects.create(name="Veteran scarf", type="custom", cost_points=300, cost_type="xp")
+    Reward.objects.create(name="Legend pin", type="custom", cost_points=5000, cost_type="xp")
+    services.award(member=fan, reason="test", points=20, xp=400)
+    login("fan", next_url="/me/")
+    page.goto("/me/")
+    expect(page.locator(f"button[data-reward='{scarf.pk}']")).to_have_text("Free from 300 XP")
+    expect(page.locator("#rewards li:has-text('Legend pin') button")).to_be_disabled()
+    page.click(f"button[data-reward='{scarf.pk}']")
+    expect(page.locator("#store-status")).to_contain_text("Veteran scarf requested: waiting for approval.")
+    expect(page.locator("#points")).to_have_text("20")

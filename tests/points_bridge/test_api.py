@@ -141,7 +141,7 @@ def test_member_search_and_personal_code_resolution(staff_api, member_api, bob):
     assert [m["user_id"] for m in found] == [bob.user_id]
     code = member_api.get("/api/v1/points/me/code").json()["code"]
     alice = staff_api.post("/api/v1/points/members/resolve", {"code": code}, format="json").json()
-    assert alice["username"] == "alice"
+    assert alice["username"] == f"fan-{alice['user_id']}"  # the handle every member has from the start
     member_api.post("/api/v1/points/me/code/rotate")
     stale = staff_api.post("/api/v1/points/members/resolve", {"code": code}, format="json")
     assert stale.status_code == 400 and stale.json()["code"] == "member_code_rotated"

@@ -108,14 +108,15 @@ def test_queue_is_read_only_without_change_permission(make_user, three):
 
 def test_reward_presets_prefill_the_add_form(admin_client_):
     page = admin_client_.get("/admin/rewards/reward/add/?preset=merch_coupon")
-    assert page.context["adminform"].form.initial["metadata"] == {"coupon_code": "CLUB10", "expires_on": "2027-12-31"}
+    assert page.context["adminform"].form.initial["metadata"] == {"coupon_code": "CLUB10", "expires_at": "2027-12-31",
+                                                                   "discount": "10 %"}
     assert b"?preset=avatar_static" in admin_client_.get("/admin/rewards/reward/").content
 
 
 def test_reward_form_validates_metadata(admin_client_):
     response = admin_client_.post("/admin/rewards/reward/add/", {
-        "name": "Mug", "type": "merch_physical", "cost_points": "10", "metadata": '{"color": "red"}',
-        "description": "", "image_url": "", "stock": ""})
+        "name": "Mug", "type": "merch_physical", "cost_points": "10", "cost_type": "points",
+        "metadata": '{"sku": "MUG", "colour_": "red"}', "description": "", "image_url": "", "stock": ""})
     assert response.status_code == 200 and b"Unknown key" in response.content
     assert not Reward.objects.exists()
 

@@ -25,9 +25,9 @@ def test_public_catalogue_hides_sold_out_inactive_and_out_of_window_rewards(api,
     assert response.status_code == 200
     assert response.json() == [
         {"id": unlimited.pk, "name": "Wallpaper pack", "type": "merch_digital", "cost_points": 80,
-         "image_url": "", "stock": -1, "active": True, "description": ""},
+         "cost_type": "points", "image_url": "", "stock": -1, "active": True, "description": ""},
         {"id": limited.pk, "name": "Club T-shirt", "type": "merch_physical", "cost_points": 500,
-         "image_url": "", "stock": 3, "active": True, "description": ""},
+         "cost_type": "points", "image_url": "", "stock": 3, "active": True, "description": ""},
     ]
 
 
@@ -129,7 +129,8 @@ def test_members_see_only_their_own_redemptions_with_delivery_after_approval(
     assert [item["id"] for item in items] == [mine.pk]
     assert items[0]["delivery"] == {} and items[0]["reward"]["name"] == coupon.name
     services.approve(redemption_id=mine.pk, actor=admin_user)
-    assert member_api.get(MINE).json()[0]["delivery"] == {"coupon_code": "CLUB10", "expires_on": "2027-12-31"}
+    assert member_api.get(MINE).json()[0]["delivery"] == {"coupon_code": "CLUB10", "expires_at": "2027-12-31",
+                                                         "discount": "10 %"}
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=5000", "limit=x", "offset=-1"])
@@ -140,14 +141,14 @@ def test_redemptions_bad_paging_is_400(member_api, query):
 # --- admin ---------------------------------------------------------------------------------------------
 
 REWARD_BODY = {"name": "Scarf", "type": "merch_physical", "cost_points": 300, "stock": 10,
-               "metadata": {"sku": "SCARF", "colour": "green"}}
+               "metadata": {"sku": "SCARF", "color": "green"}}
 
 
 def test_admin_creates_a_reward_with_stock_semantics(admin_api):
     response = admin_api.post(ADMIN_REWARDS, {**REWARD_BODY, "stock": -1}, format="json")
     assert response.status_code == 201
     body = response.json()
-    assert body["stock"] == -1 and body["metadata"] == {"sku": "SCARF", "colour": "green"}
+    assert body["stock"] == -1 and body["metadata"] == {"sku": "SCARF", "color": "green"}
     assert Reward.objects.get(pk=body["id"]).stock is None
 
 
@@ -169,7 +170,8 @@ def test_admin_list_filters_by_active(admin_api, make_reward):
     ({"type": "spaceship"}, "type"),
     ({"metadata": {"colour": "red"}}, "metadata"),
     ({"metadata": "sku=1"}, "metadata"),
-    ({"metadata": {"sku": "S", "color": "x"}}, "metadata"),
+    ({"metadata": {"sku": "S", "colour_": "x"}}, "metadata"),
+    ({"cost_type": "euros"}, "cost_type"),
     ({"image_url": "not a url"}, "image_url"),
     ({"name": ""}, "name"),
     ({"available_from": "2030-01-02T00:00:00Z", "available_until": "2030-01-01T00:00:00Z"}, "available_until"),
