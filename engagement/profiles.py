@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from PIL import Image, UnidentifiedImageError
 
+from config.images import NotAnImage, UnsupportedImage, image_extension
 from engagement.errors import ProfileError
 from engagement.models import Member
 from engagement.models.ledger import default_handle
@@ -24,7 +24,6 @@ RESERVED_USERNAMES = frozenset(
 _ALLOWED = re.compile(r"^[a-z0-9._-]+$")
 _SPECIAL = set("._-")
 _DEFAULT_HANDLE = re.compile(r"^fan-[0-9]+$")
-UPLOAD_FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 
 
 def validate_username(value: str, *, member: Member | None = None) -> str:
@@ -139,15 +138,13 @@ def upload_avatar(*, member: Member, upload) -> Member:
         raise ProfileError("The image is too large.", code="avatar_too_large", status_code=413)
     data = upload.read()
     try:
-        with Image.open(ContentFile(data)) as image:
-            image.verify()
-            kind = image.format
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        extension = image_extension(data)
+    except NotAnImage:
         raise ProfileError("The file is not an image we can read.", code="avatar_not_image") from None
-    if kind not in UPLOAD_FORMATS:
-        raise ProfileError("Use PNG, JPEG, GIF or WebP.", code="avatar_bad_type", status_code=415)
+    except UnsupportedImage:
+        raise ProfileError("Use PNG, JPEG, GIF or WebP.", code="avatar_bad_type", status_code=415) from None
     # Storage I/O happens outside any transaction; only the pointer write below is transactional.
-    path = default_storage.save(f"avatars/{member.pk}/{uuid.uuid4().hex}.{UPLOAD_FORMATS[kind]}", ContentFile(data))
+    path = default_storage.save(f"avatars/{member.pk}/{uuid.uuid4().hex}.{extension}", ContentFile(data))
     Member.objects.filter(pk=member.pk).update(avatar_url=default_storage.url(path))
     member.avatar_url = default_storage.url(path)
     return member

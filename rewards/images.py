@@ -9,9 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from PIL import Image, UnidentifiedImageError
 
-FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
+from config.images import NotAnImage, UnsupportedImage, image_extension
 
 
 def max_bytes() -> int:
@@ -43,14 +42,11 @@ def read_image(upload) -> tuple[bytes, str]:
         raise ImageRefused(f"The image is larger than {max_bytes() // 1024} KB.", code="image_too_large")
     data = upload.read()
     try:
-        with Image.open(ContentFile(data)) as image:
-            image.verify()
-            kind = image.format
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return data, image_extension(data)
+    except NotAnImage:
         raise ImageRefused("The file is not an image we can read.", code="image_not_image") from None
-    if kind not in FORMATS:
-        raise ImageRefused("Use PNG, JPEG, GIF or WebP.", code="image_bad_type")
-    return data, FORMATS[kind]
+    except UnsupportedImage:
+        raise ImageRefused("Use PNG, JPEG, GIF or WebP.", code="image_bad_type") from None
 
 
 def store_image(upload) -> str:
