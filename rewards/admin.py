@@ -50,22 +50,30 @@ def _report(modeladmin, request, *, action: str, participle: str, queryset) -> N
     modeladmin.message_user(request, text, messages.SUCCESS if not result.refused else messages.WARNING)
 
 
+STATUS_FILTER = "status__exact"
+
+
 @admin.register(Redemption)
 class RedemptionAdmin(admin.ModelAdmin):
-    list_display = ["id", "created", "member", "reward", "reward_type", "status", "cost_points", "decided_by",
-                    "decided_at", "fulfilled_by", "fulfilled_at"]
-    list_display_links = ["id", "created"]
+    # Who, what and where it stands first: on a phone the first three columns are all that fit.
+    list_display = ["member", "reward", "status", "created", "cost_points", "decided_by", "decided_at",
+                    "fulfilled_at"]
+    list_display_links = ["member", "reward"]
     list_filter = ["status", "reward_type", "created", "reward"]
     search_fields = ["member__username", "member__user__username", "member__user__email",
                      "member__user__first_name", "member__user__last_name", "reward__name"]
     list_select_related = ["member__user", "reward", "decided_by", "fulfilled_by"]
     date_hierarchy = "created"
     actions = ["approve_selected", "reject_selected", "fulfil_selected"]
-    fields = ["member", "reward", "reward_type", "status", "cost_points", "took_stock", "spend_entry",
-              "refund_entry", "created", "decided_by", "decided_at", "fulfilled_by", "fulfilled_at",
-              "idempotency_key", "note"]
+    fieldsets = [
+        (None, {"fields": ["member", "reward", "status", "cost_points", "note"]}),
+        ("Decision", {"fields": ["created", "decided_by", "decided_at", "fulfilled_by", "fulfilled_at"]}),
+        # What support needs now and then, folded away from the daily queue.
+        ("Technical details", {"classes": ["collapse"], "fields": [
+            "reward_type", "took_stock", "spend_entry", "refund_entry", "idempotency_key"]}),
+    ]
     # Only the note is edited here; status moves through the actions and buttons (services).
-    readonly_fields = [name for name in fields if name != "note"]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"] if name != "note"]
     change_form_template = "admin/rewards/redemption/change_form.html"
 
     def has_add_permission(self, request):
@@ -101,6 +109,26 @@ class RedemptionAdmin(admin.ModelAdmin):
         else:
             # changeform_view runs in one transaction: the entry commits with the decision.
             self.log_decision(request, redemption, _decision_message(action, redemption, note))
+
+    def changelist_view(self, request, extra_context=None):
+        # The queue opens on what waits for a decision; any filter or search the admin picked is kept,
+        # and "All" stays one click away in the status filter.
+        if not request.GET and request.method == "GET":
+            return redirect(f"{request.path}?{STATUS_FILTER}={Redemption.Status.PENDING}")
+        return super().changelist_view(request, extra_context)
+
+    def response_change(self, request, obj):
+        action = _posted_decision(request)
+        if action is None:
+            return super().response_change(request, obj)
+        # The decision's own words and the status it ended in, not Django's "was changed successfully"
+        # over the form's stale copy of the row.
+        obj.refresh_from_db()
+        if obj.status != services.TRANSITIONS[action][1]:
+            return redirect(request.path)  # refused: save_model said why; stay on the redemption
+        self.message_user(request, f"{obj.get_status_display()}: {obj.reward.name} for {obj.member}.", messages.SUCCESS)
+        queue = reverse("admin:rewards_redemption_changelist")
+        return redirect(f"{queue}?{STATUS_FILTER}={Redemption.Status.PENDING}")
 
     def save_related(self, request, form, formsets, change):
         pass  # nothing related is edited here, and form.save_m2m would touch the stale instance
@@ -249,10 +277,22 @@ class EngagementOverviewAdmin(ReadOnlyAdmin):
             return redirect("admin:index")
         at = timezone.now()
         earners, median = overview.unusual_earners(at=at)
+        per_day, per_week = overview.redemptions_per_day(at=at), overview.points_per_week(at=at)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Engagement overview",
-            "per_day": overview.redemptions_per_day(at=at), "per_week": overview.points_per_week(at=at),
+            "per_day": per_day, "per_week": per_week, "charts": _chart_data(per_day, per_week),
             "earners": earners, "median": median, "pending": Redemption.objects.filter(status="pending").count(),
             "queue_url": reverse("admin:rewards_redemption_changelist") + "?status__exact=pending",
         }
         return render(request, "admin/rewards/overview.html", context)
+
+
+def _chart_data(per_day: list[dict], per_week: list[dict]) -> dict:
+    """The overview's two charts, as plain lists for json_script."""
+    return {
+        "days": [row["day"].isoformat() for row in per_day],
+        "redemptions": [row["total"] for row in per_day],
+        "weeks": [row["week"].isoformat()[:10] for row in per_week],
+        "issued": [row["issued"] for row in per_week],
+        "spent": [row["spent"] for row in per_week],
+    }
