@@ -79,6 +79,14 @@
     }
   }
 
+  // Our own words from the counts (the API's "message" is the eventyay-compatible English text).
+  function bulkSummary(results) {
+    const done = fmt(ngettext("Bulk checkout completed: %(n)s person checked out.",
+      "Bulk checkout completed: %(n)s people checked out.", results.success_count), {n: results.success_count});
+    if (!results.error_count) return done;
+    return done + " " + fmt(ngettext("%(n)s error.", "%(n)s errors.", results.error_count), {n: results.error_count});
+  }
+
   $("bulk-checkout").addEventListener("click", async () => {
     const c = choice.current();
     if (!c.list || !last || last.inside_count === 0) return;
@@ -88,7 +96,7 @@
     $("bulk-checkout").disabled = true;
     try {
       const response = await Door.api("POST", eventPath(c) + "checkout/bulk/", {checkin_lists: [c.list]});
-      $("bulk-result").textContent = response.status === 200 ? response.data.message
+      $("bulk-result").textContent = response.status === 200 ? bulkSummary(response.data.results)
         : fmt(_("Bulk checkout failed: %(why)s"), {why: (response.data && response.data.error) || response.status});
     } catch (e) {
       $("bulk-result").textContent = fmt(_("Bulk checkout failed: %(why)s"), {why: _("offline")});

@@ -83,7 +83,7 @@ def test_stats_page_shows_counts_and_bulk_checkout_empties_the_room(page, login,
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#bulk-checkout")
-    expect(page.locator("#bulk-result")).to_have_text("Bulk checkout completed. 4 attendees checked out, 0 errors.")
+    expect(page.locator("#bulk-result")).to_have_text("Bulk checkout completed: 4 people checked out.")
     expect(page.locator("#stat-inside")).to_have_text("0")
     expect(page.locator("#stat-left")).to_have_text("4")  # people who left, as the other cards count people
     expect(page.locator("#stat-checkouts-note")).to_contain_text("4 exit scans")
