@@ -1,6 +1,7 @@
 """Server-side checks of the site chrome: the Czech catalogue is complete, the error pages, the
 navigation, the login landing, the JavaScript catalogue."""
 
+import re
 from pathlib import Path
 
 import polib
@@ -75,3 +76,15 @@ def test_the_redemption_queue_opens_on_pending_and_the_index_counts_them(admin_c
     index = admin_client.get("/admin/").content.decode()
     assert "Plaudit administration" in index and 'id="pending-redemptions"' in index
     assert "Door check-in" in index and "Points and members" in index
+
+
+def test_every_script_message_is_in_the_czech_javascript_catalogue():
+    """A message added to a script without `makemessages -d djangojs` would silently stay English."""
+    static = Path(__file__).resolve().parents[2] / "static" / "js"
+    wanted = set()
+    for script in static.glob("*.js"):
+        source = script.read_text()
+        wanted |= set(re.findall(r'\b(?:_|gettext)\("((?:[^"\\]|\\.)*)"\)', source))
+        wanted |= set(re.findall(r'\bngettext\(\s*"((?:[^"\\]|\\.)*)"', source))
+    known = {e.msgid for e in polib.pofile(str(LOCALE / "djangojs.po")) if e.translated()}
+    assert wanted and sorted(wanted - known) == []
