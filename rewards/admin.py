@@ -50,7 +50,30 @@ def _report(modeladmin, request, *, action: str, participle: str, queryset) -> N
     modeladmin.message_user(request, text, messages.SUCCESS if not result.refused else messages.WARNING)
 
 
-STATUS_FILTER = "status__exact"
+class StatusFilter(admin.SimpleListFilter):
+    """The queue opens on what waits for a decision: no choice means Pending, and "All" is a choice of
+    its own (Django's built-in "All" is the empty choice, which here is Pending)."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*Redemption.Status.choices, (self.ALL, "All")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None and request.method != "GET":
+            # An action posted with its selection: act on exactly the rows selected (they were on the
+            # page the admin saw), never narrow them to the default view.
+            return queryset
+        value = self.value() or Redemption.Status.PENDING
+        return queryset if value == self.ALL else queryset.filter(status=value)
+
+    def choices(self, changelist):
+        current = self.value() or Redemption.Status.PENDING
+        for value, label in self.lookup_choices:
+            yield {"selected": current == value, "display": label,
+                   "query_string": changelist.get_query_string({self.parameter_name: value})}
 
 
 @admin.register(Redemption)
@@ -59,7 +82,7 @@ class RedemptionAdmin(admin.ModelAdmin):
     list_display = ["member", "reward", "status", "created", "cost_points", "decided_by", "decided_at",
                     "fulfilled_at"]
     list_display_links = ["member", "reward"]
-    list_filter = ["status", "reward_type", "created", "reward"]
+    list_filter = [StatusFilter, "reward_type", "created", "reward"]
     search_fields = ["member__username", "member__user__username", "member__user__email",
                      "member__user__first_name", "member__user__last_name", "reward__name"]
     list_select_related = ["member__user", "reward", "decided_by", "fulfilled_by"]
@@ -110,13 +133,6 @@ class RedemptionAdmin(admin.ModelAdmin):
             # changeform_view runs in one transaction: the entry commits with the decision.
             self.log_decision(request, redemption, _decision_message(action, redemption, note))
 
-    def changelist_view(self, request, extra_context=None):
-        # The queue opens on what waits for a decision; any filter or search the admin picked is kept,
-        # and "All" stays one click away in the status filter.
-        if not request.GET and request.method == "GET":
-            return redirect(f"{request.path}?{STATUS_FILTER}={Redemption.Status.PENDING}")
-        return super().changelist_view(request, extra_context)
-
     def response_change(self, request, obj):
         action = _posted_decision(request)
         if action is None:
@@ -127,8 +143,7 @@ class RedemptionAdmin(admin.ModelAdmin):
         if obj.status != services.TRANSITIONS[action][1]:
             return redirect(request.path)  # refused: save_model said why; stay on the redemption
         self.message_user(request, f"{obj.get_status_display()}: {obj.reward.name} for {obj.member}.", messages.SUCCESS)
-        queue = reverse("admin:rewards_redemption_changelist")
-        return redirect(f"{queue}?{STATUS_FILTER}={Redemption.Status.PENDING}")
+        return redirect("admin:rewards_redemption_changelist")  # opens on Pending: the next one to decide
 
     def save_related(self, request, form, formsets, change):
         pass  # nothing related is edited here, and form.save_m2m would touch the stale instance
@@ -282,7 +297,7 @@ class EngagementOverviewAdmin(ReadOnlyAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Engagement overview",
             "per_day": per_day, "per_week": per_week, "charts": _chart_data(per_day, per_week),
             "earners": earners, "median": median, "pending": Redemption.objects.filter(status="pending").count(),
-            "queue_url": reverse("admin:rewards_redemption_changelist") + "?status__exact=pending",
+            "queue_url": reverse("admin:rewards_redemption_changelist"),  # opens on Pending
         }
         return render(request, "admin/rewards/overview.html", context)
 

@@ -13,4 +13,4 @@ def pending_redemptions(context) -> dict | None:
     if request is None or not request.user.has_perm("rewards.view_redemption"):
         return None
     return {"count": Redemption.objects.filter(status=Redemption.Status.PENDING).count(),
-            "url": reverse("admin:rewards_redemption_changelist") + "?status__exact=pending"}
+            "url": reverse("admin:rewards_redemption_changelist")}  # the queue opens on Pending

@@ -44,7 +44,7 @@
     if (!response.ok) return;
     const slots = (await response.json()).slots;
     $("arrivals-empty").hidden = slots.length > 0;
-    $("arrivals-chart").hidden = slots.length === 0;
+    $("arrivals-chart").parentNode.hidden = slots.length === 0;  // the box, not only the canvas: no empty gap
     const labels = slots.map((s) => new Date(s.start).toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit"}));
     const values = slots.map((s) => s.entries);
     if (chart) {

@@ -73,3 +73,13 @@ def test_staff_see_their_links_in_the_header(page, login, door_user):
     page.goto("/me/")
     expect(page.locator("header a[data-link=door]")).to_have_attribute("href", "/door/")
     expect(page.locator("header a[data-link=award]")).to_have_attribute("href", "/staff/attribution/")
+
+
+def test_door_statistics_chart_arrivals(page, login, door_user, ticket, clist):
+    redeem(secret=ticket.secret, lists=[clist], req=ScanRequest(type="entry"))
+    login("door", next_url="/door/stats/")
+    page.goto("/door/stats/")
+    page.wait_for_function("window.Chart && Chart.getChart('arrivals-chart')")
+    assert page.evaluate("Chart.getChart('arrivals-chart').data.datasets[0].data.reduce((a, b) => a + b, 0)") == 1
+    expect(page.locator("#arrivals-chart")).to_be_visible()
+    expect(page.locator("#arrivals-empty")).to_be_hidden()

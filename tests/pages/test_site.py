@@ -70,9 +70,20 @@ def test_the_login_page_says_why_it_was_shown():
 
 
 @pytest.mark.django_db
-def test_the_redemption_queue_opens_on_pending_and_the_index_counts_them(admin_client):
-    response = admin_client.get("/admin/rewards/redemption/")
-    assert response.status_code == 302 and response["Location"].endswith("?status__exact=pending")
+def test_the_redemption_queue_opens_on_pending_and_the_index_counts_them(admin_client, member):
+    from engagement.services import award
+    from rewards import services
+    from rewards.models import Reward
+
+    award(member=member, reason="x", points=100)
+    sticker = Reward.objects.create(name="Sticker", type="custom", cost_points=10)
+    first, second = (services.redeem(member=member, reward_id=sticker.pk) for _ in range(2))
+    services.approve(redemption_id=first.pk, actor=None)
+    queue = admin_client.get("/admin/rewards/redemption/")
+    assert [r.pk for r in queue.context["cl"].result_list] == [second.pk]
+    assert "?status=all" in queue.content.decode()
+    everything = admin_client.get("/admin/rewards/redemption/?status=all")
+    assert everything.context["cl"].result_count == 2
     index = admin_client.get("/admin/").content.decode()
     assert "Plaudit administration" in index and 'id="pending-redemptions"' in index
     assert "Door check-in" in index and "Points and members" in index
