@@ -1,6 +1,8 @@
 """Django admin: the redemption queue (actions call services), the reward catalogue with presets and
 batch creation, and the engagement overview page."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
@@ -295,18 +297,22 @@ class EngagementOverviewAdmin(ReadOnlyAdmin):
         per_day, per_week = overview.redemptions_per_day(at=at), overview.points_per_week(at=at)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Engagement overview",
-            "per_day": per_day, "per_week": per_week, "charts": _chart_data(per_day, per_week),
+            "per_day": per_day, "per_week": per_week, "charts": _chart_data(per_day, per_week, at=at),
             "earners": earners, "median": median, "pending": Redemption.objects.filter(status="pending").count(),
             "queue_url": reverse("admin:rewards_redemption_changelist"),  # opens on Pending
         }
         return render(request, "admin/rewards/overview.html", context)
 
 
-def _chart_data(per_day: list[dict], per_week: list[dict]) -> dict:
-    """The overview's two charts, as plain lists for json_script."""
+def _chart_data(per_day: list[dict], per_week: list[dict], *, at) -> dict:
+    """The overview's two charts, as plain lists for json_script. Every one of the 30 days gets a bar,
+    zero included: a gap in the axis would read as "no data" rather than "no redemptions"."""
+    today = timezone.localdate(at)
+    totals = {row["day"]: row["total"] for row in per_day}
+    days = [today - timedelta(days=n) for n in range(29, -1, -1)]
     return {
-        "days": [row["day"].isoformat() for row in per_day],
-        "redemptions": [row["total"] for row in per_day],
+        "days": [day.isoformat() for day in days],
+        "redemptions": [totals.get(day, 0) for day in days],
         "weeks": [row["week"].isoformat()[:10] for row in per_week],
         "issued": [row["issued"] for row in per_week],
         "spent": [row["spent"] for row in per_week],

@@ -11,7 +11,7 @@
   }
   const week = document.getElementById("chart-per-week");
   if (week) {
-    new window.Chart(week, {type: "line", options,
+    new window.Chart(week, {type: "bar", options,
       data: {labels: data.weeks, datasets: [
         {label: "Issued", data: data.issued, borderColor: "#12805c", backgroundColor: "#12805c"},
         {label: "Spent", data: data.spent, borderColor: "#c0262d", backgroundColor: "#c0262d"}]}});

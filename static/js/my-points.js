@@ -1,4 +1,5 @@
-/* "My points": the balance over the last entries as a line chart (Chart.js from package.json). */
+/* "My points": the balance over the last entries as a stepped line (Chart.js from package.json): a balance
+ * jumps at each entry and stays flat in between, so a smooth curve would draw values it never had. */
 (function () {
   "use strict";
   const canvas = document.getElementById("points-chart");
@@ -9,9 +10,10 @@
   new window.Chart(canvas, {
     type: "line",
     data: {
-      labels: series.map((p) => new Date(p.at).toLocaleDateString(lang, {day: "numeric", month: "short"})),
+      labels: series.map((p) => new Date(p.at).toLocaleString(lang, {day: "numeric", month: "short", hour: "2-digit",
+        minute: "2-digit"})),
       datasets: [{label: _("Points"), data: series.map((p) => p.balance), borderColor: "#2f5fe0",
-                   backgroundColor: "rgba(47, 95, 224, .12)", fill: true, tension: .25, pointRadius: 2}],
+                   backgroundColor: "rgba(47, 95, 224, .12)", fill: true, stepped: "after", pointRadius: 2}],
     },
     options: {animation: false, maintainAspectRatio: false, plugins: {legend: {display: false}},
               scales: {y: {beginAtZero: true, ticks: {precision: 0}}, x: {ticks: {maxTicksLimit: 6}}}},

@@ -99,3 +99,17 @@ def test_every_script_message_is_in_the_czech_javascript_catalogue():
         wanted |= set(re.findall(r'\bngettext\(\s*"((?:[^"\\]|\\.)*)"', source))
     known = {e.msgid for e in polib.pofile(str(LOCALE / "djangojs.po")) if e.translated()}
     assert wanted and sorted(wanted - known) == []
+
+
+@pytest.mark.django_db
+def test_the_overview_charts_have_every_day_of_the_month(admin_client, member):
+    from engagement.services import award
+    from rewards import services
+    from rewards.models import Reward
+
+    award(member=member, reason="x", points=100)
+    sticker = Reward.objects.create(name="Sticker", type="custom", cost_points=10)
+    services.redeem(member=member, reward_id=sticker.pk)
+    charts = admin_client.get("/admin/rewards/engagementoverview/").context["charts"]
+    assert len(charts["days"]) == 30 and sum(charts["redemptions"]) == 1 and charts["redemptions"][-1] == 1
+    assert charts["issued"] == [100] and charts["spent"] == [10]
