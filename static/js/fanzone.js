@@ -149,12 +149,14 @@
     const key = "fz-" + reward.id + "-" + Date.now() + "-" + Math.random().toString(16).slice(2);
     const result = await api("POST", "/api/v1/engagement/redeem", {reward_id: reward.id}, {"Idempotency-Key": key});
     if (result.ok) {
-      const text = result.json.status === "approved" ? _("%(name)s is yours!") : _("%(name)s requested: waiting for approval.");
-      say($("store-status"), fmt(text, {name: reward.name}), true);
+      // Redraw the store first and speak last: a click made while the list is being rebuilt would land
+      // on a button that is about to disappear.
       const profile = await api("GET", "/api/v1/engagement/profile");
       if (profile.ok) { showProfile(profile.json); }
-      await loadRedemptions();
       await loadRewards();
+      await loadRedemptions();
+      const text = result.json.status === "approved" ? _("%(name)s is yours!") : _("%(name)s requested: waiting for approval.");
+      say($("store-status"), fmt(text, {name: reward.name}), true);
     } else {
       say($("store-status"), errorText(result), false);
       await loadRewards();
