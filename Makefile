@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 DEMO_ENV := POINT_SYSTEM_API_KEY=$${POINT_SYSTEM_API_KEY:-demo-point-system-key}
 
-.PHONY: demo test install static browser lint migrate bench fuzz clean prod-local
+.PHONY: demo test install static browser lint migrate bench fuzz clean prod-local screenshots
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,9 @@ install: $(VENV)/.installed static
 # Browser libraries come from the npm registry (package.json) and are copied into static/vendor.
 static/vendor/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
-	mkdir -p static/vendor/jsqr
+	mkdir -p static/vendor/jsqr static/vendor/chartjs
 	cp node_modules/jsqr/dist/jsQR.js static/vendor/jsqr/jsQR.js
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/chart.umd.min.js
 	touch $@
 
 static: static/vendor/.installed
@@ -66,6 +67,11 @@ fuzz: install
 		$(FUZZ_URL)/api/v1/auth/token | $(PY) -c "import sys, json; print(json.load(sys.stdin)['token'])") && \
 	$(VENV)/bin/schemathesis run $(FUZZ_URL)/api/schema/ -H "Authorization: Token $$TOKEN" \
 		--checks not_a_server_error --max-examples 30 --workers 2 --exclude-method DELETE
+
+# PNGs of every page at desktop (1366x900) and phone (390x844) size into screenshots/ (git-ignored),
+# for review: a throwaway SQLite database with the demo data, a live server, headless Chromium.
+screenshots: install browser
+	$(PY) -m pytest tests/screenshots.py -q -p no:cacheprovider -o python_files=screenshots.py
 
 bench: install
 	$(PY) bench/ledger.py

@@ -70,6 +70,7 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ["status", "event", "ticket_type"]
     list_select_related = ["event"]
     search_fields = ["order_code", "attendee_name", "attendee_email", "=secret"]
+    search_help_text = "Order code, attendee name or email, or a whole ticket secret (what the QR code holds)."
     raw_id_fields = ["member"]
     actions = ["regenerate_secrets"]
 

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 class CheckinConfig(AppConfig):
     name = "checkin"
+    verbose_name = _("Door check-in")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

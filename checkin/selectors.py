@@ -1,6 +1,8 @@
 """Check-in reads: rights, events, tickets, door status and the scan log."""
 
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
@@ -301,3 +303,19 @@ def inside_from_log(clist: CheckinList) -> set[int]:
         .annotate(last=Subquery(latest)).filter(last=Scan.Type.ENTRY)
     )
     return {row["ticket"] for row in rows}
+
+
+def arrivals_per_slot(*, clist: CheckinList, at, minutes: int = 10, hours: int = 12) -> list[dict]:
+    """Successful entries on ``clist`` per ``minutes``-long slot over the last ``hours`` (the door
+    statistics chart). Bucketed in Python: at most a few thousand timestamps from the list's
+    (checkin_list, -datetime) index, and no database-specific date arithmetic."""
+    since = at - timedelta(hours=hours)
+    stamps = Scan.objects.filter(checkin_list=clist, type=Scan.Type.ENTRY, successful=True,
+                                 datetime__gte=since, datetime__lte=at).values_list("datetime", flat=True)
+    width = minutes * 60
+    counts = Counter(int(stamp.timestamp()) // width * width for stamp in stamps)
+    if not counts:
+        return []
+    first_slot, last_slot = min(counts), int(at.timestamp()) // width * width
+    return [{"start": datetime.fromtimestamp(slot, tz=UTC).isoformat(), "entries": counts.get(slot, 0)}
+            for slot in range(first_slot, last_slot + 1, width)]

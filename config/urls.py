@@ -3,11 +3,17 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
 from django.views.generic import TemplateView
+from django.views.i18n import JavaScriptCatalog
 
 from config.api_docs import DocsView, SchemaView
 from config.health import healthz
 from config.metrics import metrics
+
+admin.site.site_header = "Plaudit administration"
+admin.site.site_title = "Plaudit admin"
+admin.site.index_title = "Approvals, catalogue, rules and audit"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
@@ -15,8 +21,13 @@ urlpatterns = [
     # Operations (docs/operations.md); /health belongs to the Point System protocol below.
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # Where a login lands depends on the door's rights: the view is checkin's (checkin/navigation.py).
+    path("accounts/login/", include("checkin.login_urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The language switcher posts here (Django's set_language); the scripts' messages come from the catalogue.
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Every page loads it; an hour's cache per language (Django keys cached pages by the active language).
+    path("jsi18n/", cache_page(3600)(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # A split view: Swagger UI's start-up script is a file, since the Content-Security-Policy allows no inline script.
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
 
 
 def _create_member(sender, instance, created, raw=False, **kwargs):
@@ -12,6 +13,7 @@ def _create_member(sender, instance, created, raw=False, **kwargs):
 
 class EngagementConfig(AppConfig):
     name = "engagement"
+    verbose_name = _("Points and members")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

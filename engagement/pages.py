@@ -5,7 +5,6 @@ import secrets
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from engagement import achievements, leaderboards, levels
@@ -28,25 +27,9 @@ def _level_progress(member) -> dict:
 
 
 def _page_data(member) -> dict:
-    """What the page's script needs: the balance, the avatar URL pattern and its messages."""
-    return {
-        "points": member.points,
-        "xp": member.xp,
-        "random_avatar_template": AVATAR_STYLE_URL,
-        "text": {
-            "saved": _("Saved."), "avatar_saved": _("Avatar updated."), "failed": _("That did not work. Try again."),
-            "unavailable": _("Not available right now."), "redeem": _("Redeem for %s"),
-            "not_enough": _("Not enough points yet."), "left": _("%s left"),
-            "redeem_xp": _("Free from %s XP"), "not_enough_xp": _("Not enough XP yet."),
-            "redeemed": _("%s is yours!"), "pending": _("%s requested: waiting for approval."),
-            "no_rewards": _("No rewards on offer right now."), "no_redemptions": _("Nothing redeemed yet."),
-            "status": {"pending": _("Pending"), "approved": _("Approved"), "rejected": _("Rejected"),
-                       "fulfilled": _("Fulfilled")},
-            "types": {"avatar_static": _("Avatar"), "avatar_animated": _("Animated avatar"),
-                      "avatar_upload_unlock": _("Own picture upload"), "merch_coupon": _("Coupon"),
-                      "merch_physical": _("Merchandise"), "merch_digital": _("Digital goods"), "custom": _("Special")},
-        },
-    }
+    """What the page's script needs: the balance, the XP (for XP-only rewards) and the avatar URL pattern
+    (its messages come from the JavaScript catalogue)."""
+    return {"points": member.points, "xp": member.xp, "random_avatar_template": AVATAR_STYLE_URL}
 
 
 def _board_query(request) -> dict:

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 class PointsBridgeConfig(AppConfig):
     name = "points_bridge"
+    verbose_name = _("Point System and claims")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

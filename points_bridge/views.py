@@ -16,6 +16,7 @@ from config.errors import DomainError
 from engagement import leaderboards
 from engagement.models import Activity
 from engagement.services import member_for_user
+from points_bridge import history as history_words
 from points_bridge import qr, selectors, services, tokens
 from points_bridge.models import ClaimTemplate
 
@@ -90,6 +91,7 @@ def board_options(request) -> dict:
         "refresh": _int_param(request, "refresh", BOARD_DEFAULTS["refresh"], 0, 3600),
         "show_rank": request.GET.get("rank", "1") not in ("0", "false", "no"),
         "title": request.GET.get("title", "")[:80],
+        "kiosk": request.GET.get("kiosk", "") in ("1", "true", "yes"),
     }
 
 
@@ -98,22 +100,43 @@ def board(request):
     viewer = member_for_user(request.user) if request.user.is_authenticated else None
     result = leaderboards.leaderboard(activity=options["activity"], window=options["window"], limit=options["limit"],
                                       viewer=viewer)
-    context = {**options, "board": result, "viewer": viewer, "activities": Activity.objects.filter(active=True)}
+    context = {**options, "board": result, "viewer": viewer, "activities": Activity.objects.filter(active=True),
+               **_kiosk_links(request)}
     return render(request, "points_bridge/board.html", context)
+
+
+def _kiosk_links(request) -> dict:
+    """The same board with kiosk mode switched on or off: every other option is kept."""
+    on, off = request.GET.copy(), request.GET.copy()
+    on["kiosk"] = "1"
+    off.pop("kiosk", None)
+    return {"kiosk_on_query": on.urlencode(), "kiosk_off_query": off.urlencode()}
 
 
 @login_required
 def my_points(request):
     member = member_for_user(request.user)
     token = services.member_token_for(member=member)
+    history = history_words.described(selectors.entries(member=member)[:HISTORY_ROWS])
     context = {
         "member": member,
         "rank": getattr(leaderboards.leaderboard(limit=1, viewer=member).me, "rank", None),
-        "history": selectors.entries(member=member)[:HISTORY_ROWS],
+        "history": history,
+        "balance_series": balance_series(member.points, [entry for entry, _ in history]),
         "level_percent": _level_percent(member),
         "member_qr": mark_safe(qr.svg_inline(tokens.member_url(token))),  # noqa: S308 - segno's own markup
     }
     return render(request, "points_bridge/my_points.html", context)
+
+
+def balance_series(balance: int, newest_first: list) -> list[dict]:
+    """The balance after each of the shown entries, oldest first, for the points-over-time chart. Walked
+    back from today's balance, so it is right even when older entries are not shown."""
+    points = []
+    for entry in newest_first:
+        points.append({"at": entry.created.isoformat(), "balance": balance})
+        balance -= entry.points
+    return points[::-1]
 
 
 def _level_percent(member) -> int:

@@ -1,6 +1,8 @@
 """Django admin: the redemption queue (actions call services), the reward catalogue with presets and
 batch creation, and the engagement overview page."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
@@ -51,22 +53,53 @@ def _report(modeladmin, request, *, action: str, participle: str, queryset) -> N
     modeladmin.message_user(request, text, messages.SUCCESS if not result.refused else messages.WARNING)
 
 
+class StatusFilter(admin.SimpleListFilter):
+    """The queue opens on what waits for a decision: no choice means Pending, and "All" is a choice of
+    its own (Django's built-in "All" is the empty choice, which here is Pending)."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*Redemption.Status.choices, (self.ALL, "All")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None and request.method != "GET":
+            # An action posted with its selection: act on exactly the rows selected (they were on the
+            # page the admin saw), never narrow them to the default view.
+            return queryset
+        value = self.value() or Redemption.Status.PENDING
+        return queryset if value == self.ALL else queryset.filter(status=value)
+
+    def choices(self, changelist):
+        current = self.value() or Redemption.Status.PENDING
+        for value, label in self.lookup_choices:
+            yield {"selected": current == value, "display": label,
+                   "query_string": changelist.get_query_string({self.parameter_name: value})}
+
+
 @admin.register(Redemption)
 class RedemptionAdmin(admin.ModelAdmin):
-    list_display = ["id", "created", "member", "reward", "reward_type", "status", "cost_points", "decided_by",
-                    "decided_at", "fulfilled_by", "fulfilled_at"]
-    list_display_links = ["id", "created"]
-    list_filter = ["status", "reward_type", "created", "reward"]
+    # Who, what and where it stands first: on a phone the first three columns are all that fit.
+    list_display = ["member", "reward", "status", "created", "cost_points", "decided_by", "decided_at",
+                    "fulfilled_at"]
+    list_display_links = ["member", "reward"]
+    list_filter = [StatusFilter, "reward_type", "created", "reward"]
     search_fields = ["member__username", "member__user__username", "member__user__email",
                      "member__user__first_name", "member__user__last_name", "reward__name"]
     list_select_related = ["member__user", "reward", "decided_by", "fulfilled_by"]
     date_hierarchy = "created"
     actions = ["approve_selected", "reject_selected", "fulfil_selected"]
-    fields = ["member", "reward", "reward_type", "status", "cost_points", "took_stock", "spend_entry",
-              "refund_entry", "created", "decided_by", "decided_at", "fulfilled_by", "fulfilled_at",
-              "idempotency_key", "note"]
+    fieldsets = [
+        (None, {"fields": ["member", "reward", "status", "cost_points", "note"]}),
+        ("Decision", {"fields": ["created", "decided_by", "decided_at", "fulfilled_by", "fulfilled_at"]}),
+        # What support needs now and then, folded away from the daily queue.
+        ("Technical details", {"classes": ["collapse"], "fields": [
+            "reward_type", "took_stock", "spend_entry", "refund_entry", "idempotency_key"]}),
+    ]
     # Only the note is edited here; status moves through the actions and buttons (services).
-    readonly_fields = [name for name in fields if name != "note"]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"] if name != "note"]
     change_form_template = "admin/rewards/redemption/change_form.html"
 
     def has_add_permission(self, request):
@@ -102,6 +135,18 @@ class RedemptionAdmin(admin.ModelAdmin):
         else:
             # changeform_view runs in one transaction: the entry commits with the decision.
             self.log_decision(request, redemption, _decision_message(action, redemption, note))
+
+    def response_change(self, request, obj):
+        action = _posted_decision(request)
+        if action is None:
+            return super().response_change(request, obj)
+        # The decision's own words and the status it ended in, not Django's "was changed successfully"
+        # over the form's stale copy of the row.
+        obj.refresh_from_db()
+        if obj.status != services.TRANSITIONS[action][1]:
+            return redirect(request.path)  # refused: save_model said why; stay on the redemption
+        self.message_user(request, f"{obj.get_status_display()}: {obj.reward.name} for {obj.member}.", messages.SUCCESS)
+        return redirect("admin:rewards_redemption_changelist")  # opens on Pending: the next one to decide
 
     def save_related(self, request, form, formsets, change):
         pass  # nothing related is edited here, and form.save_m2m would touch the stale instance
@@ -285,10 +330,26 @@ class EngagementOverviewAdmin(ReadOnlyAdmin):
             return redirect("admin:index")
         at = timezone.now()
         earners, median = overview.unusual_earners(at=at)
+        per_day, per_week = overview.redemptions_per_day(at=at), overview.points_per_week(at=at)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Engagement overview",
-            "per_day": overview.redemptions_per_day(at=at), "per_week": overview.points_per_week(at=at),
+            "per_day": per_day, "per_week": per_week, "charts": _chart_data(per_day, per_week, at=at),
             "earners": earners, "median": median, "pending": Redemption.objects.filter(status="pending").count(),
-            "queue_url": reverse("admin:rewards_redemption_changelist") + "?status__exact=pending",
+            "queue_url": reverse("admin:rewards_redemption_changelist"),  # opens on Pending
         }
         return render(request, "admin/rewards/overview.html", context)
+
+
+def _chart_data(per_day: list[dict], per_week: list[dict], *, at) -> dict:
+    """The overview's two charts, as plain lists for json_script. Every one of the 30 days gets a bar,
+    zero included: a gap in the axis would read as "no data" rather than "no redemptions"."""
+    today = timezone.localdate(at)
+    totals = {row["day"]: row["total"] for row in per_day}
+    days = [today - timedelta(days=n) for n in range(29, -1, -1)]
+    return {
+        "days": [day.isoformat() for day in days],
+        "redemptions": [totals.get(day, 0) for day in days],
+        "weeks": [row["week"].isoformat()[:10] for row in per_week],
+        "issued": [row["issued"] for row in per_week],
+        "spent": [row["spent"] for row in per_week],
+    }

@@ -161,7 +161,8 @@ class Redemption(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.reward_id} for member {self.member_id} ({self.status})"
+        # The audit trail reads "Sticker pack for alice (approved)", not internal ids.
+        return f"{self.reward.name} for {self.member} ({self.status})"
 
 
 class EngagementOverview(Redemption):

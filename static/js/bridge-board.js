@@ -1,13 +1,35 @@
 /* Public leaderboard (/board/): refresh every N seconds (0 = off) by fetching JSON and patching the
- * table in place. Rows are keyed by user id and moved, never rebuilt, so a big screen does not flicker. */
+ * table in place. Rows are keyed by user id and moved, never rebuilt, so a big screen does not flicker.
+ * One clock: every "Updated at", the first included, is the server's stamp shown in the browser's time. */
 (function () {
   "use strict";
   const root = document.getElementById("board");
   if (!root) return;
+  const _ = window.gettext || ((s) => s);
+  const lang = document.documentElement.lang || undefined;
+  const updated = document.getElementById("board-updated");
+
+  function showStamp(iso) {
+    updated.dataset.at = iso;
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = new Date(iso).toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+    updated.replaceChildren(document.createTextNode(_("Updated at") + " "), time);
+  }
+  showStamp(updated.dataset.at);
+
+  const full = document.getElementById("board-fullscreen");
+  if (full && document.fullscreenEnabled) {
+    full.hidden = false;
+    full.addEventListener("click", () => {
+      if (document.fullscreenElement) document.exitFullscreen();
+      else document.documentElement.requestFullscreen().catch(() => {});
+    });
+  }
+
   const seconds = Number(root.dataset.refresh);
   if (!seconds) return;
   const tbody = document.getElementById("board-rows");
-  const updated = document.getElementById("board-updated");
   const params = new URLSearchParams({limit: root.dataset.limit, window: root.dataset.window});
   if (root.dataset.activity) params.set("activity", root.dataset.activity);
 
@@ -44,9 +66,7 @@
     Array.from(tbody.children).forEach((row) => {
       if (!keep.has(row) && (body.items.length || !row.classList.contains("empty"))) row.remove();
     });
-    const at = new Date(body.updated_at);
-    updated.dataset.at = body.updated_at;
-    updated.textContent = "Updated at " + at.toLocaleTimeString([], {hour12: false});
+    showStamp(body.updated_at);
   }
 
   async function refresh() {

@@ -9,6 +9,8 @@
   const status = document.getElementById("claim-camera-status");
   const csrf = root.querySelector("[name=csrfmiddlewaretoken]").value;
   const REPEAT_MS = 2500;
+  const _ = window.gettext || ((t) => t);
+  const fmt = (text, values) => (window.interpolate ? window.interpolate(text, values, true) : text);
   let scanner = null, busy = false;
 
   function show(ok, text, sub) {
@@ -35,12 +37,13 @@
       });
       const body = await response.json().catch(() => ({}));
       if (response.ok) {
-        show(true, "+" + body.points + " points", body.description + " · balance " + body.balance);
+        show(true, fmt(_("+%(points)s points"), {points: body.points}),
+          fmt(_("%(description)s · balance %(balance)s"), {description: body.description, balance: body.balance}));
       } else {
-        show(false, body.detail || "Could not claim this code.", body.code || String(response.status));
+        show(false, body.detail || _("Could not claim this code."), body.code || String(response.status));
       }
     } catch (err) {
-      show(false, "No connection. Try again.", "network_error");
+      show(false, _("No connection. Try again."), "network_error");
     } finally {
       busy = false;
       // Resume by ourselves: the same code is ignored for REPEAT_MS anyway (PlauditQR de-duplicates).
@@ -55,14 +58,18 @@
     claim(code);
   });
 
-  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+  const video = document.getElementById("claim-video");
+  window.PlauditQR.hasCamera().then((yes) => {
+    if (!yes) { status.textContent = _("No camera here: type or paste the code."); return; }
+    video.hidden = false;
     scanner = window.PlauditQR.start({
-      video: document.getElementById("claim-video"), onCode: claim, repeatMs: REPEAT_MS,
-      onError: (err) => { status.textContent = "Camera unavailable (" + (err.name || err) + "): type or paste the code."; },
+      video, onCode: claim, repeatMs: REPEAT_MS,
+      onError: (err) => {
+        video.hidden = true;
+        status.textContent = fmt(_("Camera unavailable (%(why)s): type or paste the code."), {why: err.name || err});
+      },
     });
-  } else {
-    status.textContent = "No camera here: type or paste the code.";
-  }
+  });
   // Opened from a phone's own camera app: the code is in the URL.
   if (root.dataset.code) {
     history.replaceState(null, "", location.pathname);  // a reload must not claim again

@@ -5,6 +5,12 @@
   const root = document.getElementById("attrib");
   if (!root) return;
   const $ = (id) => document.getElementById(id);
+  const _ = window.gettext || ((t) => t);
+  const fmt = (text, values) => (window.interpolate ? window.interpolate(text, values, true) : text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  // A USB scanner types into the code field: on a laptop it keeps the focus (on load, after an award,
+  // after "Next person"); on a phone the page-wide buffer catches scans without opening the keyboard.
+  const focusCode = () => { if (window.matchMedia("(pointer: fine)").matches && !identify.hidden) $("attrib-code").focus(); };
   const csrf = root.querySelector("[name=csrfmiddlewaretoken]").value;
   const identify = $("step-identify"), award = $("step-award"), result = $("attrib-result");
   const template = $("attrib-template"), points = $("attrib-points"), reason = $("attrib-reason");
@@ -27,7 +33,7 @@
   function choose(found) {
     member = found;
     $("attrib-who").textContent = found.name;
-    $("attrib-balance").textContent = found.points + " points";
+    $("attrib-balance").textContent = fmt(ngettext("%(n)s point", "%(n)s points", found.points), {n: found.points});
     identify.hidden = true;
     award.hidden = false;
     $("attrib-award-error").textContent = "";
@@ -46,6 +52,7 @@
     $("attrib-identify-error").textContent = "";
     syncFields();
     if (scanner) scanner.resume();
+    focusCode();
   }
 
   async function resolve(code) {
@@ -54,9 +61,9 @@
     try {
       const {ok, body} = await call(root.dataset.resolveUrl, {method: "POST", body: JSON.stringify({code: code})});
       if (ok) choose(body);
-      else $("attrib-identify-error").textContent = body.detail || "Unknown code.";
+      else $("attrib-identify-error").textContent = body.detail || _("Unknown code.");
     } catch (err) {
-      $("attrib-identify-error").textContent = "No connection. Try again.";
+      $("attrib-identify-error").textContent = _("No connection. Try again.");
     } finally {
       busy = false;
     }
@@ -99,11 +106,12 @@
     $("attrib-submit").disabled = true;
     try {
       const {ok, body} = await call(root.dataset.addUrl, {method: "POST", body: JSON.stringify(data)});
-      if (!ok) { $("attrib-award-error").textContent = body.detail || "Not awarded."; return; }
-      showResult(true, "+" + body.points + " → " + member.name + ": " + body.balance + " points");
+      if (!ok) { $("attrib-award-error").textContent = body.detail || _("Not awarded."); return; }
+      showResult(true, fmt(_("+%(points)s → %(name)s: %(balance)s points"),
+        {points: body.points, name: member.name, balance: body.balance}));
       reset();
     } catch (err) {
-      $("attrib-award-error").textContent = "No connection: nothing was awarded. Try again.";
+      $("attrib-award-error").textContent = _("No connection: nothing was awarded. Try again.");
     } finally {
       busy = false;
       $("attrib-submit").disabled = false;
@@ -114,11 +122,22 @@
   award.addEventListener("submit", submit);
   $("attrib-cancel").addEventListener("click", reset);
   $("attrib-search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 250); });
-  window.PlauditQR.attachTypedScanner($("attrib-code"), resolve, {repeatMs: 2500});
-  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-    scanner = window.PlauditQR.start({video: $("attrib-video"), onCode: resolve, repeatMs: 2500,
-      onError: () => { $("attrib-camera-status").textContent = "Camera unavailable: use a scanner, paste or search."; }});
-  }
+  // Page-wide only while we are looking for somebody: on the award step the keys belong to the form.
+  const typed = window.PlauditQR.attachTypedScanner($("attrib-code"), (code) => { if (!identify.hidden) resolve(code); },
+    {repeatMs: 2500});
+  award.addEventListener("reset", () => typed.reset());
+  window.PlauditQR.hasCamera().then((yes) => {
+    const video = $("attrib-video");
+    if (!yes) { video.hidden = true; return; }
+    video.hidden = false;
+    scanner = window.PlauditQR.start({video, onCode: resolve, repeatMs: 2500,
+      onError: () => {
+        video.hidden = true;
+        $("attrib-camera-status").textContent = _("Camera unavailable: use a scanner, paste or search.");
+      }});
+    if (identify.hidden) scanner.pause();
+  });
   syncFields();
+  focusCode();
   if (root.dataset.memberCode) resolve(root.dataset.memberCode);
 })();

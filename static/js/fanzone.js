@@ -1,10 +1,23 @@
-// The fan zone page (/me/): profile, avatar, rewards. Its data comes from the page's #fz-data JSON.
+/* The fan zone (/me/): username, avatar, rewards store with a confirmation before spending, and the
+ * member's redemptions with what an approval delivers (coupon code, download link, licence key, note). */
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("fz-data").textContent);
-  const t = data.text;
+  // The level badge wears its title band's colour (engagement/levels.py): set through the CSSOM, which the
+  // Content-Security-Policy allows, rather than an inline style attribute.
+  document.querySelectorAll("[data-level-color]").forEach((badge) => {
+    badge.style.setProperty("--level-color", badge.dataset.levelColor);
+  });
+  const _ = window.gettext || ((s) => s);
+  const fmt = (text, values) => (window.interpolate ? window.interpolate(text, values, true) : text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const lang = document.documentElement.lang || undefined;
   const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
   const $ = (id) => document.getElementById(id);
+  const STATUS = {pending: _("Pending"), approved: _("Approved"), rejected: _("Rejected"), fulfilled: _("Fulfilled")};
+  const TYPES = {avatar_static: _("Avatar"), avatar_animated: _("Animated avatar"),
+    avatar_upload_unlock: _("Own picture upload"), merch_coupon: _("Coupon"), merch_physical: _("Merchandise"),
+    merch_digital: _("Digital goods"), custom: _("Special")};
   let points = data.points;
 
   async function api(method, url, body, extraHeaders) {
@@ -24,8 +37,8 @@
   }
 
   function errorText(result) {
-    if (result.status === 404) { return t.unavailable; }
-    return (result.json && result.json.detail) || t.failed;
+    if (result.status === 404) { return _("Not available right now."); }
+    return (result.json && result.json.detail) || _("That did not work. Try again.");
   }
 
   function el(tag, attrs, children) {
@@ -48,19 +61,19 @@
   $("username-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const result = await api("PATCH", "/api/v1/engagement/profile", {username: $("username-input").value});
-    if (result.ok) { showProfile(result.json); say($("username-status"), t.saved, true); }
+    if (result.ok) { showProfile(result.json); say($("username-status"), _("Saved."), true); }
     else { say($("username-status"), errorText(result), false); $("username-status").dataset.code = result.json.code || ""; }
   });
   $("show-on-leaderboard").addEventListener("change", async (event) => {
     const result = await api("PATCH", "/api/v1/engagement/profile", {show_on_leaderboard: event.target.checked});
-    say($("username-status"), result.ok ? t.saved : errorText(result), result.ok);
+    say($("username-status"), result.ok ? _("Saved.") : errorText(result), result.ok);
   });
 
   // --- Avatars ----------------------------------------------------------------------------------------------
   async function useAvatar(field, url, statusEl) {
     const body = {}; body[field] = url;
     const result = await api("PATCH", "/api/v1/engagement/avatar", body);
-    if (result.ok) { showProfile(result.json); say(statusEl, t.avatar_saved, true); }
+    if (result.ok) { showProfile(result.json); say(statusEl, _("Avatar updated."), true); }
     else { say(statusEl, errorText(result), false); }
   }
   $("shuffle-avatar").addEventListener("click", () => {
@@ -73,7 +86,7 @@
     upload.addEventListener("submit", async (event) => {
       event.preventDefault();
       const result = await api("POST", "/api/v1/engagement/avatar/upload", new FormData(upload));
-      if (result.ok) { showProfile(result.json); say($("avatar-status"), t.avatar_saved, true); }
+      if (result.ok) { showProfile(result.json); say($("avatar-status"), _("Avatar updated."), true); }
       else { say($("avatar-status"), errorText(result), false); }
     });
   }
@@ -96,63 +109,117 @@
     });
   }
 
-  // --- Rewards store (the rewards app's API) ---------------------------------------------------------------
+  // --- My redemptions: the status in colour, and what an approval delivers ---------------------------------
+  function deliveryList(r) {
+    const d = r.delivery || {};
+    const rows = [];
+    if (d.coupon_code) rows.push([_("Coupon code"), el("code", {text: d.coupon_code})]);
+    if (d.expires_on) rows.push([_("Valid until"), el("span", {text: new Date(d.expires_on).toLocaleDateString(lang)})]);
+    if (d.download_url) rows.push([_("Download"), el("a", {href: d.download_url, rel: "noopener", text: d.download_url})]);
+    if (d.licence_key) rows.push([_("Licence key"), el("code", {text: d.licence_key})]);
+    if (r.note) rows.push([_("Note from the team"), el("span", {text: r.note})]);
+    if (!rows.length) return null;
+    const dl = el("dl", {"class": "fz-delivery"});
+    rows.forEach(([label, value]) => { dl.appendChild(el("dt", {text: label})); dl.appendChild(el("dd", {}, [value])); });
+    return dl;
+  }
+
   function showRedemptions(redemptions) {
     const list = $("redemptions");
     list.replaceChildren();
-    if (!redemptions.length) { list.appendChild(el("li", {"class": "muted", text: t.no_redemptions})); return; }
+    if (!redemptions.length) { list.appendChild(el("li", {"class": "muted", text: _("Nothing redeemed yet.")})); return; }
     redemptions.forEach((r) => {
-      const label = (t.status[r.status] || r.status);
-      list.appendChild(el("li", {"class": "fz-reward", "data-status": r.status},
-        [el("span", {text: r.reward.name}), el("span", {"class": "badge", text: label})]));
+      const when = new Date(r.created_at).toLocaleDateString(lang);
+      const head = el("div", {"class": "fz-redemption-head"}, [
+        el("span", {}, [el("strong", {text: r.reward.name}), el("br"), el("span", {"class": "muted fz-small", text: when})]),
+        el("span", {"class": "badge status-" + r.status, text: STATUS[r.status] || r.status})]);
+      const item = el("li", {"class": "fz-redemption", "data-status": r.status}, [head]);
+      const details = deliveryList(r);
+      if (details) item.appendChild(details);
+      list.appendChild(item);
     });
   }
 
   async function loadRedemptions() {
     const result = await api("GET", "/api/v1/engagement/redemptions");
-    if (!result.ok) { $("redemptions").replaceChildren(el("li", {"class": "muted", text: t.unavailable})); return; }
+    if (!result.ok) { $("redemptions").replaceChildren(el("li", {"class": "muted", text: _("Not available right now.")})); return; }
     const items = Array.isArray(result.json) ? result.json : (result.json.items || result.json.results || []);
     showRedemptions(items);
     showOwnedAvatars(items);
   }
 
-  async function redeem(reward, button) {
-    button.disabled = true;
+  // --- Rewards store: spending asks first ---------------------------------------------------------------------
+  async function redeem(reward, box) {
+    box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
     const key = "fz-" + reward.id + "-" + Date.now() + "-" + Math.random().toString(16).slice(2);
     const result = await api("POST", "/api/v1/engagement/redeem", {reward_id: reward.id}, {"Idempotency-Key": key});
     if (result.ok) {
-      say($("store-status"), (result.json.status === "approved" ? t.redeemed : t.pending).replace("%s", reward.name), true);
+      // Redraw the store first and speak last: a click made while the list is being rebuilt would land
+      // on a button that is about to disappear.
       const profile = await api("GET", "/api/v1/engagement/profile");
       if (profile.ok) { showProfile(profile.json); }
-      await loadRedemptions();
       await loadRewards();
+      await loadRedemptions();
+      const text = result.json.status === "approved" ? _("%(name)s is yours!") : _("%(name)s requested: waiting for approval.");
+      say($("store-status"), fmt(text, {name: reward.name}), true);
     } else {
       say($("store-status"), errorText(result), false);
-      button.disabled = false;
+      await loadRewards();
     }
+  }
+
+  function askFirst(reward, box) {
+    const question = el("span", {"class": "fz-small", text: fmt(ngettext("Spend %(n)s point on this?",
+      "Spend %(n)s points on this?", reward.cost_points), {n: reward.cost_points})});
+    const yes = el("button", {"class": "btn primary", type: "button", "data-confirm": reward.id, text: _("Yes, redeem")});
+    const no = el("button", {"class": "btn", type: "button", text: _("Cancel")});
+    yes.addEventListener("click", () => redeem(reward, box));
+    no.addEventListener("click", () => box.replaceChildren(offerButton(reward, box)));
+    box.replaceChildren(question, yes, no);
+    yes.focus();
+  }
+
+  // An XP-only reward spends nothing (the member needs that much XP, which never goes down), so it
+  // needs no confirmation.
+  const xpOnly = (reward) => reward.cost_type === "xp";
+
+  function offerButton(reward, box) {
+    const text = xpOnly(reward) ? fmt(_("Free from %(n)s XP"), {n: reward.cost_points})
+      : fmt(ngettext("Redeem for %(n)s point", "Redeem for %(n)s points", reward.cost_points), {n: reward.cost_points});
+    const button = el("button", {"class": "btn primary", type: "button", "data-reward": reward.id, text: text});
+    button.addEventListener("click", () => (xpOnly(reward) ? redeem(reward, box) : askFirst(reward, box)));
+    return button;
+  }
+
+  function rewardAction(reward) {
+    const box = el("div", {"class": "fz-confirm"});
+    const missing = reward.cost_points - (xpOnly(reward) ? data.xp : points);
+    if (missing > 0) {
+      const need = xpOnly(reward) ? fmt(_("%(n)s more XP needed"), {n: missing})
+        : fmt(ngettext("%(n)s more point needed", "%(n)s more points needed", missing), {n: missing});
+      box.appendChild(el("span", {"class": "fz-need", "data-need": reward.id, text: need}));
+    } else {
+      box.appendChild(offerButton(reward, box));
+    }
+    return box;
   }
 
   async function loadRewards() {
     const result = await api("GET", "/api/v1/engagement/rewards");
     const list = $("rewards");
     list.replaceChildren();
-    if (!result.ok) { list.appendChild(el("li", {"class": "muted", text: t.unavailable})); return; }
+    if (!result.ok) { list.appendChild(el("li", {"class": "muted", text: _("Not available right now.")})); return; }
     const rewards = Array.isArray(result.json) ? result.json : (result.json.items || result.json.results || []);
-    if (!rewards.length) { list.appendChild(el("li", {"class": "muted", text: t.no_rewards})); return; }
+    if (!rewards.length) { list.appendChild(el("li", {"class": "muted", text: _("No rewards on offer right now.")})); return; }
     rewards.forEach((reward) => {
-      // XP-only rewards cost nothing: the member needs that much XP (which never goes down).
-      const xpOnly = reward.cost_type === "xp";
-      const button = el("button", {"class": "btn primary", type: "button", "data-reward": reward.id,
-        text: (xpOnly ? t.redeem_xp : t.redeem).replace("%s", reward.cost_points)});
-      if (reward.cost_points > (xpOnly ? data.xp : points)) {
-        button.disabled = true; button.title = xpOnly ? t.not_enough_xp : t.not_enough;
-      }
-      button.addEventListener("click", () => redeem(reward, button));
-      const stock = reward.stock === -1 || reward.stock === null ? "" : " · " + t.left.replace("%s", reward.stock);
-      list.appendChild(el("li", {"class": "fz-reward"}, [
+      const stock = reward.stock === -1 || reward.stock === null ? "" : " · " + fmt(_("%(n)s left"), {n: reward.stock});
+      const locked = reward.cost_points > (xpOnly(reward) ? data.xp : points);
+      const price = xpOnly(reward) ? fmt(_("%(n)s XP, nothing deducted"), {n: reward.cost_points})
+        : fmt(ngettext("%(n)s point", "%(n)s points", reward.cost_points), {n: reward.cost_points});
+      list.appendChild(el("li", {"class": "fz-reward" + (locked ? " locked" : "")}, [
         el("span", {}, [el("strong", {text: reward.name}), el("br"),
-          el("span", {"class": "muted", text: (t.types[reward.type] || reward.type) + stock})]),
-        button]));
+          el("span", {"class": "muted", text: price + " · " + (TYPES[reward.type] || reward.type) + stock})]),
+        rewardAction(reward)]));
     });
   }
 

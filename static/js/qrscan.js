@@ -1,7 +1,7 @@
 /* Plaudit camera QR scanning, shared by the door scanner and the participant claim scanner.
  *
  *   const scanner = PlauditQR.start({video, onCode, repeatMs: 2000});
- *   scanner.pause(); scanner.resume(); scanner.stop();
+ *   scanner.pause(); scanner.resume(); scanner.forget(); scanner.stop();
  *
  * Decodes with the browser's BarcodeDetector where it exists, otherwise with jsQR (installed from the
  * npm registry by `make static`, served from /static/vendor/jsqr/jsQR.js, which the page must load).
@@ -69,6 +69,7 @@
     return {
       pause() { paused = true; },
       resume() { paused = false; },
+      forget() { recent.clear(); },
       stop() {
         clearInterval(timer);
         if (stream) stream.getTracks().forEach((t) => t.stop());
@@ -78,20 +79,79 @@
     };
   }
 
-  /* A keyboard-wedge (USB/Bluetooth) scanner "types" the code and presses Enter into a text field. */
-  function attachTypedScanner(input, onCode, {repeatMs = 2000} = {}) {
+  /* A keyboard-wedge (USB/Bluetooth) scanner "types" the code and presses Enter. It types wherever the
+   * focus is: into the code field, or, after a click on a button or a heading, into the page itself. So we
+   * listen on the field and also keep a page-wide keystroke buffer that an Enter ends; the buffer ignores
+   * other text fields (a name search) and forgets keys that come more than BUFFER_GAP_MS apart (a person
+   * pressing keys on the page, not a scanner). An Enter that ends a buffered code is swallowed, so it never
+   * presses the focused button (that Enter used to switch the door's camera off).
+   *
+   * Returns {reset()}: forget the recent codes, so the same code is accepted again at once (the door
+   * calls it when the mode changes: an exit right after an entry is a real scan, not a double read). */
+  const BUFFER_GAP_MS = 800;
+
+  function isTextField(el) {
+    if (!el || !el.tagName) return false;
+    const tag = el.tagName.toLowerCase();
+    if (tag === "textarea" || tag === "select" || el.isContentEditable) return true;
+    return tag === "input" && !["button", "submit", "checkbox", "radio", "reset", "file"].includes(el.type);
+  }
+
+  function attachTypedScanner(input, onCode, {repeatMs = 2000, pageWide = true} = {}) {
     const recent = new Map();
-    input.addEventListener("keydown", (event) => {
-      if (event.key !== "Enter") return;
-      event.preventDefault();
-      const code = input.value.trim();
-      input.value = "";
+    let buffer = "", lastKey = 0;
+
+    function accept(raw) {
+      const code = raw.trim();
       if (!code) return;
       const now = Date.now(), last = recent.get(code);
       recent.set(code, now);
       if (last !== undefined && now - last < repeatMs) return;
       onCode(code);
+    }
+
+    input.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      const code = input.value;
+      input.value = "";
+      accept(code);
     });
+
+    if (pageWide) {
+      document.addEventListener("keydown", (event) => {
+        if (event.target === input || isTextField(event.target)) return;
+        if (event.ctrlKey || event.metaKey || event.altKey) return;
+        const now = Date.now();
+        if (now - lastKey > BUFFER_GAP_MS) buffer = "";
+        lastKey = now;
+        if (event.key === "Enter") {
+          if (!buffer) return;  // a person pressing Enter on a button: let the button work
+          event.preventDefault();
+          event.stopPropagation();
+          const code = buffer;
+          buffer = "";
+          accept(code);
+        } else if (event.key.length === 1) {
+          buffer += event.key;
+          event.preventDefault();  // a space inside a code must not press the focused button
+        }
+      }, true);
+    }
+
+    return {reset() { recent.clear(); buffer = ""; }};
+  }
+
+  /* Whether this device has a camera at all (no permission prompt: only counts devices). */
+  async function hasCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return false;
+    if (!navigator.mediaDevices.enumerateDevices) return true;
+    try {
+      const devices = await navigator.mediaDevices.enumerateDevices();
+      return devices.some((d) => d.kind === "videoinput");
+    } catch (e) {
+      return false;
+    }
   }
 
   /* A short beep: high for success, low for a refusal. No audio files needed. */
@@ -107,5 +167,5 @@
     } catch (e) { /* no audio on this device */ }
   }
 
-  window.PlauditQR = {start, attachTypedScanner, beep};
+  window.PlauditQR = {start, attachTypedScanner, hasCamera, beep};
 })();

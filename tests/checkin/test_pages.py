@@ -59,7 +59,7 @@ def test_offline_scans_are_queued_and_uploaded_with_nonce_and_time(page, login, 
     page.context.set_offline(True)
     scan_typed(page, ticket.secret)
     expect(page.locator("#door-result")).to_contain_text("Saved offline")
-    expect(page.locator("#door-queue")).to_contain_text("1 scan(s) saved offline")
+    expect(page.locator("#door-queue")).to_contain_text("1 scan saved offline")
     assert not Scan.objects.exists()
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
@@ -83,9 +83,11 @@ def test_stats_page_shows_counts_and_bulk_checkout_empties_the_room(page, login,
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#bulk-checkout")
-    expect(page.locator("#bulk-result")).to_have_text("Bulk checkout completed. 4 attendees checked out, 0 errors.")
+    expect(page.locator("#bulk-result")).to_have_text("Bulk checkout completed: 4 people checked out.")
     expect(page.locator("#stat-inside")).to_have_text("0")
-    expect(page.locator("#stat-checkouts")).to_have_text("4")
+    expect(page.locator("#stat-left")).to_have_text("4")  # people who left, as the other cards count people
+    expect(page.locator("#stat-checkouts-note")).to_contain_text("4 exit scans")
+    expect(page.locator("#bulk-checkout")).to_be_disabled()  # nobody inside any more
     assert not TicketListState.objects.filter(inside=True).exists()
 
 
@@ -95,3 +97,5 @@ def test_door_page_without_rights_says_so(page, login, make_user):
     response = page.goto("/door/")
     assert response.status == 403
     expect(page.locator("main")).to_contain_text("no check-in rights")
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(page.get_by_role("link", name="Back to the start page")).to_be_visible()

@@ -144,15 +144,20 @@ def test_the_store_redeems_lists_redemptions_and_offers_owned_avatars(page, logi
     login("fan", next_url="/me/")
     page.goto("/me/")
     expect(page.locator("#rewards li")).to_have_count(3)
-    expect(page.locator("#rewards li:has-text('Season ticket') button")).to_be_disabled()
+    expect(page.locator("#rewards li:has-text('Season ticket') button")).to_have_count(0)
+    expect(page.locator("#rewards li:has-text('Season ticket')")).to_contain_text("9900 more points needed")
     expect(page.locator("#redemptions")).to_contain_text("Nothing redeemed yet.")
 
     page.click(f"button[data-reward='{sticker.pk}']")
+    expect(page.locator("#rewards")).to_contain_text("Spend 30 points on this?")
+    assert not Redemption.objects.exists()  # nothing is spent before the member confirms
+    page.click(f"button[data-confirm='{sticker.pk}']")
     expect(page.locator("#store-status")).to_contain_text("Sticker pack requested: waiting for approval.")
     expect(page.locator("#points")).to_have_text("70")
     expect(page.locator("#redemptions li[data-status=pending]")).to_contain_text("Sticker pack")
 
     page.click(f"button[data-reward='{avatar.pk}']")
+    page.click(f"button[data-confirm='{avatar.pk}']")
     expect(page.locator("#store-status")).to_contain_text("Robot face is yours!")
     expect(page.locator("#points")).to_have_text("50")
     owned = page.locator("#owned-avatars button")
