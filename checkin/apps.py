@@ -9,7 +9,7 @@ class CheckinConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from checkin import conf
+        from checkin import conf, schema  # noqa: F401 - schema registers the device auth with drf-spectacular
 
         # Lists with exit_all_at are checked out by this periodic task (see checkin/tasks.py).
         settings.CELERY_BEAT_SCHEDULE.setdefault("checkin-scheduled-checkouts", {

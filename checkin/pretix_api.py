@@ -139,7 +139,8 @@ class VersionView(OrganizerView):
 
 
 class EventDetailView(OrganizerView):
-    @extend_schema(responses=dict, summary="One event (pretix's event resource, plus Plaudit's fields)")
+    @extend_schema(operation_id="v1_organizers_events_detail", responses=dict,
+                   summary="One event (pretix's event resource, plus Plaudit's fields)")
     def get(self, request, org: str, event: str):
         found, _ = self.event(request, org, event)
         return Response(event_data(found, pretix=device_of(request.user) is not None))
@@ -165,7 +166,8 @@ class ListMixin:
 
 
 class CheckinListDetailView(ListMixin, OrganizerView):
-    @extend_schema(responses=dict, summary="pretix: one check-in list with its counts")
+    @extend_schema(operation_id="v1_organizers_events_checkinlists_detail", responses=dict,
+                   summary="pretix: one check-in list with its counts")
     def get(self, request, org: str, event: str, list_id: int):
         clist, _ = self.clist(request, org, event, list_id)
         return Response(checkin_list_data(clist, clist.event, counts=list_counts(clist, clist.event)))
@@ -205,7 +207,8 @@ class ListPositionsView(ListMixin, OrganizerView):
 
 
 class ListPositionView(ListMixin, OrganizerView):
-    @extend_schema(responses=dict, summary="pretix: one position as this list sees it")
+    @extend_schema(operation_id="v1_organizers_events_checkinlists_positions_detail", responses=dict,
+                   summary="pretix: one position as this list sees it")
     def get(self, request, org: str, event: str, list_id: int, position: int):
         clist, _ = self.clist(request, org, event, list_id)
         ticket = Ticket.objects.filter(event=clist.event, pk=position).first()

@@ -53,10 +53,17 @@ def test_the_fan_zone_shows_level_progress_achievements_and_the_member_on_the_bo
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["metric=karma&window=year", "metric=level&window=week", "window=%00"])
+@pytest.mark.parametrize("query", ["metric=karma&window=year", "metric=level&window=week", "window=week%20"])
 def test_any_board_query_renders(client, user, query):
     client.force_login(user)
     assert client.get(f"/me/?{query}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_nul_in_the_board_query_is_a_json_400(client, user):
+    client.force_login(user)  # the input guard (config/middleware.py) answers before the page runs
+    response = client.get("/me/?window=%00")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_characters"
 
 
 @pytest.mark.django_db
@@ -203,7 +210,9 @@ def test_xp_only_rewards_are_offered_by_xp_and_leave_points_alone(page, login, f
     login("fan", next_url="/me/")
     page.goto("/me/")
     expect(page.locator(f"button[data-reward='{scarf.pk}']")).to_have_text("Free from 300 XP")
-    expect(page.locator("#rewards li:has-text('Legend pin') button")).to_be_disabled()
+    # Out of reach: what is missing instead of a button (4,600 XP), and no confirmation for a free reward.
+    expect(page.locator("#rewards li:has-text('Legend pin') .fz-need")).to_have_text("4600 more XP needed")
+    expect(page.locator("#rewards li:has-text('Legend pin') button")).to_have_count(0)
     page.click(f"button[data-reward='{scarf.pk}']")
     expect(page.locator("#store-status")).to_contain_text("Veteran scarf requested: waiting for approval.")
     expect(page.locator("#points")).to_have_text("20")

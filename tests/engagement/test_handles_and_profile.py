@@ -101,4 +101,5 @@ def test_each_title_tier_has_its_colour_in_the_api(member_api, api, member, xp, 
 def test_the_badge_wears_the_tier_colour(client, user, member):
     services.award(member=member, reason="manual", points=1, xp=4500)
     client.force_login(user)
-    assert 'style="background: #1d4ed8; color: #fff" id="level-badge"' in client.get("/me/").content.decode()
+    # The page script paints it (static/js/fanzone.js): no inline style under the Content-Security-Policy.
+    assert '<span class="badge fz-level" data-level-color="#1d4ed8">' in client.get("/me/").content.decode()

@@ -211,7 +211,8 @@ def test_approving_says_approved_with_names_not_numbers(sized, sign_in, admin_us
     sized.goto(f"/admin/rewards/redemption/{redemption.pk}/change/")
     sized.click("input[name=_decide_approve]")
     message = sized.locator("ul.messagelist li")
-    expect(message).to_have_text("Approved: Sticker pack for alice.")
+    # The member's name on the boards (their handle, fan-<id> until they choose one), never ids.
+    expect(message).to_have_text(f"Approved: Sticker pack for {member.display_name}.")
     assert Redemption.objects.get(pk=redemption.pk).status == "approved"
     expect(sized).to_have_url(re.compile(r"/admin/rewards/redemption/$"))  # back to the queue, on Pending
 
