@@ -18,11 +18,12 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed static
 
 # Browser libraries come from the npm registry (package.json) and are copied into static/vendor.
-static/vendor/.installed: package.json
+static/vendor/.installed: package.json Makefile
 	npm install --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor/jsqr static/vendor/chartjs
 	cp node_modules/jsqr/dist/jsQR.js static/vendor/jsqr/jsQR.js
-	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chartjs/chart.umd.min.js
+	@# With its source map: the file names it, and collectstatic's manifest refuses a missing reference.
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map static/vendor/chartjs/
 	touch $@
 
 static: static/vendor/.installed
