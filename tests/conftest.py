@@ -124,3 +124,11 @@ def login(page):
         return page
 
     return do_login
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that drives Chromium carries the ``browser`` marker, whether or not its module says so
+    (``-m "not browser"`` then leaves out exactly those; .ci/run's SQLite pass does)."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
