@@ -6,9 +6,8 @@ check-in rights?); the other links are permission names. config/ imports no app,
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.db.models import Q
 
-from checkin.models import OrganizerMembership
+from checkin.selectors import door_memberships
 
 
 def navigation(request) -> dict:
@@ -34,11 +33,11 @@ def navigation(request) -> dict:
 
 
 def can_use_door(user) -> bool:
-    """Check-in rights with some organizer (the same rule as checkin.selectors.events_for_user)."""
+    """Check-in rights with some organizer (the rule checkin.selectors.events_for_user applies)."""
     if not user.is_authenticated:
         return False
-    return user.is_superuser or OrganizerMembership.objects.filter(
-        Q(can_checkin=True) | Q(can_manage=True), user=user).exists()
+    return user.is_superuser or door_memberships(user).exists()
+
 
 class LoginView(auth_views.LoginView):
     """Door staff come to work the door: without a ``next``, they land on the scanner, everybody else on

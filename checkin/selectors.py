@@ -215,8 +215,12 @@ def events_for_user(user) -> QuerySet[Event]:
     qs = Event.objects.select_related("organizer").prefetch_related("checkin_lists").order_by("organizer__name", "name")
     if user.is_superuser:
         return qs
-    allowed = OrganizerMembership.objects.filter(user=user).filter(Q(can_checkin=True) | Q(can_manage=True))
-    return qs.filter(organizer__in=allowed.values("organizer"))
+    return qs.filter(organizer__in=door_memberships(user).values("organizer"))
+
+
+def door_memberships(user) -> QuerySet[OrganizerMembership]:
+    """The user's memberships that give check-in rights (checking in, or managing the organizer)."""
+    return OrganizerMembership.objects.filter(Q(can_checkin=True) | Q(can_manage=True), user=user)
 
 
 def tickets_for_event(*, event: Event, rights: Rights, search: str = "", checkin_list: CheckinList | None = None):
