@@ -57,3 +57,12 @@ def send_moderation_email(*, event: str, ban_id: int | None = None, request_id: 
 
     with translation.override(settings.LANGUAGE_CODE):
         return send(event=event, ban_id=ban_id, request_id=request_id)
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def credit_referral(*, referral_id: int) -> bool:
+    """Pay both sides of a qualified referral. Safe to run twice: it credits at most once."""
+    from engagement.referrals import credit_referral as credit
+
+    return credit(referral_id=referral_id) is not None

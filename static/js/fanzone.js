@@ -272,6 +272,18 @@
     rewards.forEach((reward) => list.appendChild(storeItem(reward)));
   }
 
+  // --- Invite link: copy to the clipboard (select it where the clipboard API is not allowed) ---------------
+  $("copy-invite").addEventListener("click", async () => {
+    const input = $("invite-link");
+    try {
+      await navigator.clipboard.writeText(input.value);
+      say($("invite-status"), _("Link copied."), true);
+    } catch (e) {
+      input.select();
+      say($("invite-status"), _("Press Ctrl+C (or long-press) to copy the selected link."), true);
+    }
+  });
+
   loadRewards();
   loadRedemptions();
 })();
