@@ -3,7 +3,7 @@
  * The server sends both the end time and the seconds left. We count down from the seconds (taken
  * when the element is watched), so a phone whose clock is wrong still shows the right time; the
  * datetime attribute stays for screen readers and as the fallback. When a countdown reaches zero the
- * element gets data-countdown-done and fires a bubbling "countdown:done" event for the page to react. */
+ * element gets data-countdown-done, shows its data-done-text if it has one, and fires a bubbling "countdown:done" event for the page to react. */
 (function () {
   "use strict";
   const _ = window.gettext || ((s) => s);
@@ -27,6 +27,7 @@
       if (left === 0) {
         watched.delete(node);
         node.dataset.countdownDone = "";
+        if (node.dataset.doneText) { node.textContent = node.dataset.doneText; }
         node.dispatchEvent(new CustomEvent("countdown:done", {bubbles: true}));
       }
     });

@@ -256,3 +256,18 @@ def test_negative_control_without_the_member_lock_the_limit_is_exceeded(member, 
     results, errors = _race(member.pk, reward.pk)
     assert errors == []
     assert Redemption.objects.filter(member=member).count() == THREADS > 2
+
+
+@pytest.mark.django_db
+def test_the_fan_zone_renders_offer_end_times_on_the_server(client, user, make_reward, now):
+    make_reward("custom", name="Flash scarf", available_until=now + timedelta(hours=5))
+    make_reward("custom", name="Next week", available_from=now + timedelta(days=7))
+    make_reward("custom", name="Evergreen")
+    client.force_login(user)
+    html = client.get("/me/").content.decode()
+    block = html[html.index('id="limited-offers"'):]
+    block = block[:block.index("</ul>")]
+    assert "Flash scarf" in block and "Next week" in block and "Evergreen" not in block
+    assert block.index("Flash scarf") < block.index("Next week")  # soonest boundary first
+    assert 'data-done-text="Ended"' in block and "<time data-countdown" in block
+    assert 5 * 3600 - 60 < int(block.split('data-seconds="')[1].split('"')[0]) <= 5 * 3600
