@@ -178,8 +178,9 @@ def credit_referral(*, referral_id: int, at: datetime | None = None) -> Referral
     refusal = ("inviter_banned" if inviter.ban_in_force(at) else "invitee_banned" if invitee.ban_in_force(at)
                else "")
     if refusal:
-        Referral.objects.filter(pk=referral_id, status=Status.QUALIFIED).update(status=Status.REFUSED,
-                                                                              refusal=refusal)
+        if not Referral.objects.filter(pk=referral_id, status=Status.QUALIFIED).update(status=Status.REFUSED,
+                                                                                     refusal=refusal):
+            return None  # already credited or refused
         return Referral.objects.get(pk=referral_id)
     if not _claim_qualified(referral_id=referral_id, at=at):
         return None  # already credited or refused
