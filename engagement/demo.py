@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from engagement import services
 from engagement.models import Activity, Challenge
@@ -58,7 +59,9 @@ def weekly_challenge(*, at: datetime | None = None) -> Challenge:
     starts = datetime.combine(monday, time.min, tzinfo=timezone.get_current_timezone())
     year, week, _ = monday.isocalendar()
     challenge, _ = Challenge.objects.get_or_create(code=f"weekly-regular-{year}-w{week:02d}", defaults={
-        "title": "Weekly regular", "description": "Post 5 comments and check in twice this week.", "icon": "📅",
+        # Marked for makemessages; stored in English and translated when shown, like achievements.
+        "title": gettext_noop("Weekly regular"),
+        "description": gettext_noop("Post 5 comments and check in twice this week."), "icon": "📅",
         "rule": WEEKLY_RULE,
         "starts_at": starts, "ends_at": starts + timedelta(days=7), "points": 30, "xp": 30,
     })
