@@ -19,14 +19,6 @@ URL = "/api/v1/engagement/challenges"
 WEEKLY = {"all": [{"type": "reason_count", "reason": "comment_create", "min": 5}, {"type": "checkins", "min": 2}]}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_live_challenges():
-    """Each test sees its own challenges, not a previous test's cached windows."""
-    challenges.clear_live()
-    yield
-    challenges.clear_live()
-
-
 @pytest.fixture
 def now():
     return timezone.now()
