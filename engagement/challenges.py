@@ -190,8 +190,10 @@ def statuses(*, member: Member, state: str = "open", at: datetime | None = None)
     at = at or timezone.now()
     completions = {c.challenge_id: c for c in ChallengeCompletion.objects.filter(member=member)}
     listed = _listed(state=state, at=at, completed_ids=list(completions)).select_related("activity")
-    ordered = listed.order_by("-ends_at", "position", "id")[:ALL_LIMIT] if state != "open" else listed.order_by(
-        "position", "ends_at", "id")
+    if state == "open":
+        ordered = listed.order_by("position", "ends_at", "id")
+    else:
+        ordered = listed.order_by("-ends_at", "position", "id")[:ALL_LIMIT]
     return [_status(member, ch, completions.get(ch.pk), at) for ch in ordered]
 
 
