@@ -1,10 +1,12 @@
 from .achievements import Achievement, MemberAchievement
 from .campaigns import Campaign
+from .challenges import Challenge, ChallengeCompletion
 from .leaderboard import LeaderboardDirtyMember, LeaderboardTotal
 from .ledger import Activity, EarningRule, LedgerEntry, Member
 from .moderation import Ban, SpamReport, UnbanRequest
 
 __all__ = [
-    "Achievement", "Activity", "Ban", "Campaign", "EarningRule", "LeaderboardDirtyMember", "LeaderboardTotal",
+    "Achievement", "Activity", "Ban", "Campaign", "Challenge", "ChallengeCompletion", "EarningRule",
+    "LeaderboardDirtyMember", "LeaderboardTotal",
     "LedgerEntry", "Member", "MemberAchievement", "SpamReport", "UnbanRequest",
 ]
