@@ -1,12 +1,17 @@
 """Demo data of the engagement app (used by ``manage.py seed_demo``; idempotent)."""
 
+from datetime import datetime, time, timedelta
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from engagement import services
-from engagement.models import Activity
+from engagement.models import Activity, Challenge
 
 DEMO_PASSWORD = "demo"
+WEEKLY_RULE = {"all": [{"type": "reason_count", "reason": "comment_create", "min": 5}, {"type": "checkins", "min": 2}]}
 ACTIVITIES = [("Opening keynote", "keynote", 101), ("Sponsor booths", "booths", 102), ("Workshops", "workshops", 103)]
 
 
@@ -42,4 +47,22 @@ def seed() -> dict:
     for user in (alice, bob):
         services.award(member=services.member_for_user(user), reason="comment_create",
                        idempotency_key=f"demo:comment:{user.username}")
+    weekly_challenge()
     return {"admin": admin, "staff": staff, "alice": alice, "bob": bob}
+
+
+def weekly_challenge(*, at: datetime | None = None) -> Challenge:
+    """This week's challenge (Monday to Monday in the project time zone), one code per ISO week so that
+    seeding again next week adds a new one and never moves a finished one."""
+    today = timezone.localdate(at or timezone.now())
+    monday = today - timedelta(days=today.weekday())
+    starts = datetime.combine(monday, time.min, tzinfo=timezone.get_current_timezone())
+    year, week, _ = monday.isocalendar()
+    challenge, _ = Challenge.objects.get_or_create(code=f"weekly-regular-{year}-w{week:02d}", defaults={
+        # Marked for makemessages; stored in English and translated when shown, like achievements.
+        "title": gettext_noop("Weekly regular"),
+        "description": gettext_noop("Post 5 comments and check in twice this week."), "icon": "📅",
+        "rule": WEEKLY_RULE,
+        "starts_at": starts, "ends_at": starts + timedelta(days=7), "points": 30, "xp": 30,
+    })
+    return challenge
