@@ -295,6 +295,9 @@ SPECTACULAR_SETTINGS = {
 ENGAGEMENT_LEVEL_CAP = env_int("ENGAGEMENT_LEVEL_CAP", 200, minimum=1)
 ENGAGEMENT_AVATAR_HOSTS = env_list("ENGAGEMENT_AVATAR_HOSTS", "api.dicebear.com,robohash.org,www.gravatar.com")
 ENGAGEMENT_AVATAR_MAX_BYTES = env_int("ENGAGEMENT_AVATAR_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# Referral credit (docs/referrals.md): points for each side when the invitee first earns; 0 turns a side off.
+ENGAGEMENT_REFERRAL_INVITER_POINTS = env_int("ENGAGEMENT_REFERRAL_INVITER_POINTS", 50, minimum=0)
+ENGAGEMENT_REFERRAL_INVITEE_POINTS = env_int("ENGAGEMENT_REFERRAL_INVITEE_POINTS", 25, minimum=0)
 # Per-member, per-reason rate limits for recorded actions (the original service's limits).
 ENGAGEMENT_ACTION_RATES = {"comment_create": "20/min", "comment_reacted": "60/min", "poll_vote": "60/min"}
 # Overrides of the per-caller API rate limits (defaults and scopes in engagement/conf.py), e.g.

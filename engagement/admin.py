@@ -92,5 +92,5 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 # Registered by import: achievements, unlocks and campaigns; challenges and their completions; bans and
-# the unban request queue.
-from engagement import admin_achievements, admin_challenges, admin_moderation  # noqa: E402, F401
+# the unban request queue; referrals.
+from engagement import admin_achievements, admin_challenges, admin_moderation, admin_referrals  # noqa: E402, F401

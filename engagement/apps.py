@@ -20,9 +20,23 @@ class EngagementConfig(AppConfig):
         # Every user gets a member profile as soon as it exists (admin, signup, shell, SSO).
         post_save.connect(_create_member, sender=settings.AUTH_USER_MODEL, dispatch_uid="engagement_create_member")
         _connect_achievements_and_leaderboards()
+        _connect_referrals()
         # A ban with an end date stops refusing by itself; this puts the member back on leaderboards.
         settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-end-expired-bans", {
             "task": "engagement.tasks.end_expired_bans", "schedule": 60.0})
+
+
+def _connect_referrals() -> None:
+    from django.contrib.auth.signals import user_logged_in
+
+    from engagement import referrals
+    from engagement.referral_pages import attach_from_session
+    from engagement.signals import ledger_entry_posted
+
+    # A member's first earning entry qualifies their referral (in its transaction; paid via the outbox).
+    ledger_entry_posted.connect(referrals.on_entry_posted, dispatch_uid="engagement_referrals")
+    # An invite link followed before logging in waits in the session until the login.
+    user_logged_in.connect(attach_from_session, dispatch_uid="engagement_referral_login")
 
 
 def _connect_achievements_and_leaderboards() -> None:

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from engagement import achievements, challenges, leaderboards, levels
+from engagement import achievements, challenges, leaderboards, levels, referrals
 from engagement.services import member_for_user
 
 AVATAR_STYLE_URL = "https://api.dicebear.com/9.x/thumbs/svg?seed={seed}"
@@ -41,6 +41,12 @@ def _board_query(request) -> dict:
     }
 
 
+def _invite(member) -> dict:
+    code = referrals.code_for(member=member).code
+    return {"code": code, "link": referrals.invite_link(code), **referrals.invitation_counts(member=member),
+            "inviter_points": referrals.inviter_points(), "invitee_points": referrals.invitee_points()}
+
+
 @require_GET
 @login_required
 def fan_zone(request):
@@ -60,4 +66,5 @@ def fan_zone(request):
         "avatar_hosts": settings.ENGAGEMENT_AVATAR_HOSTS,
         "random_avatar": AVATAR_STYLE_URL.format(seed=secrets.token_hex(6)),
         "page_data": _page_data(member),
+        "invite": _invite(member),
     })

@@ -75,3 +75,12 @@ def evaluate_challenge(*, challenge_id: int) -> int:
     from engagement.challenges import evaluate_challenge as evaluate
 
     return evaluate(challenge_id=challenge_id)
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def credit_referral(*, referral_id: int) -> bool:
+    """Pay both sides of a qualified referral. Safe to run twice: it credits at most once."""
+    from engagement.referrals import credit_referral as credit
+
+    return credit(referral_id=referral_id) is not None

@@ -3,6 +3,7 @@ from django.urls import path
 from engagement import api, api_moderation
 from engagement.api_achievements import AchievementsView
 from engagement.api_challenges import ChallengesView
+from engagement.api_referrals import ReferralView
 
 # Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("engagement/achievements", AchievementsView.as_view(), name="engagement-achievements"),
     path("engagement/challenges", ChallengesView.as_view(), name="engagement-challenges"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
+    path("engagement/referral", ReferralView.as_view(), name="engagement-referral"),
     path("engagement/unban-request", api_moderation.UnbanRequestView.as_view(), name="engagement-unban-request"),
     path("admin/engagement/members/<int:user_id>/ban", api_moderation.AdminBanView.as_view(),
          name="admin-engagement-member-ban"),
