@@ -92,4 +92,4 @@ class ActivityAdmin(admin.ModelAdmin):
 
 
 # Registered by import: achievements, unlocks and campaigns; bans and the unban request queue.
-from engagement import admin_achievements, admin_moderation  # noqa: E402, F401
+from engagement import admin_achievements, admin_moderation, admin_seasons  # noqa: E402, F401

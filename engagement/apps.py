@@ -27,7 +27,7 @@ class EngagementConfig(AppConfig):
 
 def _connect_achievements_and_leaderboards() -> None:
     from engagement import achievements
-    from engagement.leaderboards import index
+    from engagement.leaderboards import index, seasons
     from engagement.signals import ledger_entry_posted
 
     # Leaderboard totals are written in the entry's transaction; achievements are evaluated after it.
@@ -35,6 +35,10 @@ def _connect_achievements_and_leaderboards() -> None:
     ledger_entry_posted.connect(achievements.on_entry_posted, dispatch_uid="engagement_achievements")
     for signal in (post_save, post_delete):
         signal.connect(achievements.rules_changed, sender="engagement.Achievement", dispatch_uid="engagement_rules")
+        signal.connect(seasons.forget_seasons, sender="engagement.Season", dispatch_uid="engagement_seasons")
+    # Frozen final standings and top-N prizes, shortly after a season's last day (engagement.seasons).
+    settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-close-seasons", {
+        "task": "engagement.tasks.close_seasons", "schedule": 300.0})
     if getattr(settings, "ENGAGEMENT_LEADERBOARD_REDIS", False):
         settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-repair-leaderboard-index", {
             "task": "engagement.tasks.repair_leaderboard_index", "schedule": 60.0})

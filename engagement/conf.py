@@ -15,6 +15,8 @@ DEFAULT_RATES = {
     "transactions": "60/min",
     "achievements": "60/min",
     "leaderboard": "120/min",
+    "seasons": "120/min",
+    "teams_write": "30/min",
     "rewards": "120/min",
     "redemptions": "60/min",
     "events": "1200/min",

@@ -57,3 +57,12 @@ def send_moderation_email(*, event: str, ban_id: int | None = None, request_id: 
 
     with translation.override(settings.LANGUAGE_CODE):
         return send(event=event, ban_id=ban_id, request_id=request_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def close_seasons() -> int:
+    """Beat, every five minutes: freeze the seasons that are over and pay their prizes (idempotent:
+    a close claims its season; prizes are keyed ledger entries whose side effects use the outbox)."""
+    from engagement.seasons import close_due_seasons
+
+    return sum(result.closed for result in close_due_seasons())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagement import api, api_moderation
+from engagement import api, api_moderation, api_seasons
 from engagement.api_achievements import AchievementsView
 
 # Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
@@ -15,6 +15,8 @@ urlpatterns = [
     path("engagement/events", api.EventsView.as_view(), name="engagement-events"),
     path("engagement/achievements", AchievementsView.as_view(), name="engagement-achievements"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
+    path("engagement/seasons", api_seasons.SeasonsView.as_view(), name="engagement-seasons"),
+    path("engagement/teams", api_seasons.TeamsView.as_view(), name="engagement-teams"),
     path("engagement/unban-request", api_moderation.UnbanRequestView.as_view(), name="engagement-unban-request"),
     path("admin/engagement/members/<int:user_id>/ban", api_moderation.AdminBanView.as_view(),
          name="admin-engagement-member-ban"),

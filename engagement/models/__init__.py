@@ -3,8 +3,10 @@ from .campaigns import Campaign
 from .leaderboard import LeaderboardDirtyMember, LeaderboardTotal
 from .ledger import Activity, EarningRule, LedgerEntry, Member
 from .moderation import Ban, SpamReport, UnbanRequest
+from .seasons import Season, SeasonStanding, Team, TeamMembership
 
 __all__ = [
     "Achievement", "Activity", "Ban", "Campaign", "EarningRule", "LeaderboardDirtyMember", "LeaderboardTotal",
-    "LedgerEntry", "Member", "MemberAchievement", "SpamReport", "UnbanRequest",
+    "LedgerEntry", "Member", "MemberAchievement", "Season", "SeasonStanding", "SpamReport", "Team",
+    "TeamMembership", "UnbanRequest",
 ]
