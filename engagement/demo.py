@@ -1,10 +1,12 @@
 """Demo data of the engagement app (used by ``manage.py seed_demo``; idempotent)."""
 
+import datetime as dt
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
-from engagement import services
-from engagement.models import Activity
+from engagement import seasons, services
+from engagement.models import Activity, Season, Team
 
 DEMO_PASSWORD = "demo"
 ACTIVITIES = [("Opening keynote", "keynote", 101), ("Sponsor booths", "booths", 102), ("Workshops", "workshops", 103)]
@@ -35,6 +37,7 @@ def seed() -> dict:
     for name, slug, external_id in ACTIVITIES:
         Activity.objects.get_or_create(slug=slug, defaults={"name": name, "external_id": external_id})
     keynote = Activity.objects.get(slug="keynote")
+    season = _season()
     for user, points in ((alice, 180), (bob, 120)):
         member = services.member_for_user(user)
         services.award(member=member, reason="demo_welcome", points=points, activity=keynote,
@@ -42,4 +45,22 @@ def seed() -> dict:
     for user in (alice, bob):
         services.award(member=services.member_for_user(user), reason="comment_create",
                        idempotency_key=f"demo:comment:{user.username}")
-    return {"admin": admin, "staff": staff, "alice": alice, "bob": bob}
+    for user, team in ((alice, "owls"), (bob, "foxes")):
+        member = services.member_for_user(user)
+        if seasons.membership(season=season, member=member) is None:
+            seasons.join_team(member=member, team=season.teams.get(slug=team), code="" if team == "owls" else "FOX")
+    return {"admin": admin, "staff": staff, "alice": alice, "bob": bob, "season": season}
+
+
+def _season() -> Season:
+    """One running season (from a week ago, for eight weeks) with two teams, one with a join code."""
+    season = Season.objects.filter(slug="demo-season").first()
+    if season is None:
+        today = seasons.today()
+        season = seasons.save_season(season=Season(
+            slug="demo-season", name="Demo season", starts=today - dt.timedelta(days=7),
+            ends=today + dt.timedelta(days=49), prizes=[{"rank_to": 1, "points": 300, "xp": 100},
+                                                        {"rank_to": 3, "points": 100, "xp": 0}]))
+    Team.objects.get_or_create(season=season, slug="owls", defaults={"name": "Night Owls"})
+    Team.objects.get_or_create(season=season, slug="foxes", defaults={"name": "Red Foxes", "join_code": "FOX"})
+    return season

@@ -309,3 +309,54 @@ def test_negative_control_without_the_key_a_prize_is_paid_twice(spring, member, 
     monkeypatch.setattr(seasons.services, "award", without_key)
     run_concurrently(_pay(spring, member.pk), threads=6)
     assert LedgerEntry.objects.filter(reason=seasons.PRIZE_REASON).count() == 6
+
+
+# --- Admin and demo ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_screens_and_close_now(client, admin_user, spring, people):
+    from django.urls import reverse
+
+    a, = people(1)
+    give(a, 5)
+    running = Season.objects.create(slug="now", name="Now", starts=timezone.localdate(),
+                                    ends=timezone.localdate() + dt.timedelta(days=3))
+    client.force_login(admin_user)
+    for name in ("season", "seasonstanding", "team", "teammembership"):
+        assert client.get(reverse(f"admin:engagement_{name}_changelist")).status_code == 200
+    assert client.get(reverse("admin:engagement_season_change", args=[spring.pk])).status_code == 200
+    response = client.post(reverse("admin:engagement_season_changelist"),
+                           {"action": "close_now", "_selected_action": [spring.pk, running.pk]}, follow=True)
+    text = response.content.decode()
+    assert "1 season closed." in text and "Now" in text
+    assert SeasonStanding.objects.filter(season=spring).count() == 1
+    assert not SeasonStanding.objects.filter(season=running).exists()
+
+
+@pytest.mark.django_db
+def test_admin_saving_a_season_computes_its_board(client, admin_user, people):
+    from django.urls import reverse
+
+    a, = people(1)
+    give(a, 7)
+    client.force_login(admin_user)
+    response = client.post(reverse("admin:engagement_season_add"), {
+        "slug": "april", "name": "April", "starts": "2026-04-01", "ends": "2026-04-30", "prizes": "[]",
+        "teams-TOTAL_FORMS": 0, "teams-INITIAL_FORMS": 0, "teams-MIN_NUM_FORMS": 0, "teams-MAX_NUM_FORMS": 1000,
+    })
+    assert response.status_code == 302
+    assert ranking(leaderboard(season=Season.objects.get(slug="april"))) == [(1, a.pk, 7)]
+
+
+@pytest.mark.django_db
+def test_the_demo_seeds_a_running_season_with_two_teams():
+    from engagement import demo
+
+    demo.seed()
+    again = demo.seed()
+    season = again["season"]
+    assert seasons.state(season) == Season.State.ACTIVE and season.teams.count() == 2
+    board = leaderboard(season=season, limit=5)
+    assert [row.member.user.username for row in board.items] == ["alice", "bob"]
+    assert [row.members for row in seasons.team_board(season=season)] == [1, 1]
