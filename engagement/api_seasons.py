@@ -62,7 +62,10 @@ class SeasonsView(APIView):
     throttle_classes = [EngagementRate]
     rate_scope = "seasons"
 
-    @extend_schema(responses={200: SeasonSerializer(many=True)}, summary="Seasons, newest first, with their state")
+    class OutputSerializer(serializers.Serializer):
+        items = SeasonSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer, summary="Seasons, newest first, with their state")
     def get(self, request):
         items = seasons.Season.objects.order_by("-starts")
         return Response({"items": SeasonSerializer(items, many=True).data})
