@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 import time
 
+from django.db import transaction
 from django.db.models import DateField, F, Sum, Value
 
 from engagement.models.leaderboard import LeaderboardTotal
@@ -36,7 +37,14 @@ def open_seasons() -> tuple[tuple[dt.date, dt.date], ...]:
 
 
 def forget_seasons(**kwargs) -> None:
-    """Drop this process's cache (post_save / post_delete of Season, and tests)."""
+    """Drop this process's cache (post_save / post_delete of Season, and tests); again on commit, so
+    that a reload between the save and its commit does not keep the old seasons for the next 30 s."""
+    _clear()
+    if kwargs.get("sender") is not None:
+        transaction.on_commit(_clear)
+
+
+def _clear() -> None:
     global _cache
     _cache = (0.0, ())
 
