@@ -12,13 +12,14 @@ import hmac
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Window
 from django.db.models.functions import Rank
 from django.utils import timezone
 from django.utils.text import slugify
 
-from engagement import services
+from engagement import conf, services
 from engagement.errors import DomainError, MemberBanned
 from engagement.leaderboards import index
 from engagement.leaderboards.periods import local_day
@@ -180,6 +181,26 @@ class TeamRow(NamedTuple):
     members: int
 
 
+def _sums_key(season_id: int, scope: int, base: str) -> str:
+    return f"engagement:teamboard:{season_id}:{scope}:{base}"
+
+
+def _cached_team_sums(*, season: Season, scope: int, base: str, live: bool) -> dict[int, tuple[int, int]]:
+    seconds = 0 if live else conf.team_board_cache_seconds()
+    key = _sums_key(season.pk, scope, base)
+    if seconds and (sums := cache.get(key)) is not None:
+        return sums
+    sums = _team_sums(season=season, scope=scope, base=base)
+    if seconds:
+        cache.set(key, sums, seconds)
+    return sums
+
+
+def _forget_team_sums(season_id: int) -> None:
+    """A join or leave shows at once on the boards over everything (activity boards within seconds)."""
+    transaction.on_commit(lambda: cache.delete_many([_sums_key(season_id, 0, b) for b in ("points", "xp")]))
+
+
 def _team_sums(*, season: Season, scope: int, base: str) -> dict[int, tuple[int, int]]:
     """{team id: (sum of its current members' season totals, members)} in one GROUP BY."""
     q = connection.ops.quote_name
@@ -198,10 +219,11 @@ def _team_sums(*, season: Season, scope: int, base: str) -> dict[int, tuple[int,
 def team_board(*, season: Season, activity: Activity | None = None, metric: str = "points",
                live: bool = False) -> list[TeamRow]:
     """Every team of the season, best first: the sum of its current members' points (or XP) earned in
-    the season; banned members do not count. A frozen season's points board is its teams' final values."""
+    the season; banned members do not count. A frozen season's points board is its teams' final values.
+    The sums are reused for ENGAGEMENT_TEAM_BOARD_CACHE_SECONDS; ``live`` computes them afresh."""
     base = "xp" if metric == "xp" else "points"
     teams = list(Team.objects.filter(season=season).order_by("name", "pk"))
-    sums = _team_sums(season=season, scope=activity.pk if activity else 0, base=base)
+    sums = _cached_team_sums(season=season, scope=activity.pk if activity else 0, base=base, live=live)
     if season.frozen_at is not None and not live and activity is None and base == "points":
         rows = sorted(teams, key=lambda t: (t.final_rank or 0, t.name))
         return [TeamRow(t.final_rank or 0, t, t.final_points or 0, sums.get(t.pk, (0, 0))[1]) for t in rows]
@@ -235,10 +257,12 @@ def join_team(*, member: Member, team: Team, code: str = "") -> TeamMembership:
         raise SeasonError("This team needs its join code.", code=code_name, status_code=403)
     try:
         with transaction.atomic():
-            return TeamMembership.objects.create(season=team.season, team=team, member=member)
+            joined = TeamMembership.objects.create(season=team.season, team=team, member=member)
     except IntegrityError:
         raise SeasonError("You are already in a team this season; leave it first.", code="already_in_team",
                           status_code=409) from None
+    _forget_team_sums(team.season_id)
+    return joined
 
 
 @transaction.atomic
@@ -248,6 +272,7 @@ def leave_team(*, member: Member, season: Season) -> Team:
     if current is None:
         raise SeasonError("You are not in a team this season.", code="not_in_team", status_code=404)
     TeamMembership.objects.filter(pk=current.pk).delete()
+    _forget_team_sums(season.pk)
     return current.team
 
 

@@ -275,10 +275,11 @@ def test_negative_control_without_the_claim_both_closes_run(spring, people, monk
 
     monkeypatch.setattr(seasons, "_claim", read_then_wait)
     results, errors = run_concurrently(_close(spring.pk), threads=2)
-    # Both passed the check; only the unique standings (and totals) rows then stop the second close,
-    # which rolls back with its payments.
+    # Both passed the check and went on; only the unique (season, member) standings then stop the
+    # second close (it fails before its payments, and rolls back); the prizes were paid once.
     assert sum(r.closed for r in results) == 1 and len(errors) == 1
-    assert isinstance(errors[0], IntegrityError)
+    assert isinstance(errors[0], IntegrityError) and "engagement_standing_unique" in str(errors[0])
+    assert LedgerEntry.objects.filter(reason=seasons.PRIZE_REASON).count() == 2
 
 
 def _pay(season, member_id):

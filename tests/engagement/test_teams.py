@@ -22,6 +22,12 @@ def people(make_user):
     return make
 
 
+@pytest.fixture(autouse=True)
+def _fresh_team_boards(settings):
+    """Most tests read a board, change something and read it again: no reuse of the sums here."""
+    settings.ENGAGEMENT_TEAM_BOARD_CACHE_SECONDS = 0
+
+
 @pytest.fixture
 def season(db):
     today = timezone.localdate()
@@ -106,6 +112,21 @@ def test_team_board_is_the_current_members_season_points(teams, people):
     assert board(red.season, activity=talk) == [(1, "blue", 40, 1), (2, "red", 0, 2)]
     seasons.leave_team(member=b, season=red.season)  # a member who leaves takes their points along
     assert board(red.season) == [(1, "blue", 40, 1), (2, "red", 20, 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_sums_are_reused_for_a_few_seconds_and_a_join_shows_at_once(teams, people, settings):
+    settings.ENGAGEMENT_TEAM_BOARD_CACHE_SECONDS = 60
+    red, blue = teams
+    a, b = people(2)
+    seasons.join_team(member=a, team=red)
+    give(a, 10)
+    assert board(red.season) == [(1, "red", 10, 1), (2, "blue", 0, 0)]
+    give(a, 5)  # an award does not clear the cache: the board lags by at most those seconds
+    assert board(red.season) == [(1, "red", 10, 1), (2, "blue", 0, 0)]
+    seasons.join_team(member=b, team=blue, code="s3cret")
+    assert board(red.season) == [(1, "red", 15, 1), (2, "blue", 0, 1)]
+    assert board(red.season, live=True) == board(red.season)
 
 
 @pytest.mark.django_db
