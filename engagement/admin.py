@@ -91,5 +91,6 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
-# Registered by import: achievements, unlocks and campaigns; bans and the unban request queue.
-from engagement import admin_achievements, admin_moderation, admin_seasons  # noqa: E402, F401
+# Registered by import: achievements, unlocks and campaigns; challenges and their completions; bans and
+# the unban request queue; seasons, standings and teams.
+from engagement import admin_achievements, admin_challenges, admin_moderation, admin_seasons  # noqa: E402, F401

@@ -26,15 +26,18 @@ class EngagementConfig(AppConfig):
 
 
 def _connect_achievements_and_leaderboards() -> None:
-    from engagement import achievements
+    from engagement import achievements, challenges
     from engagement.leaderboards import index, seasons
     from engagement.signals import ledger_entry_posted
 
     # Leaderboard totals are written in the entry's transaction; achievements are evaluated after it.
     ledger_entry_posted.connect(index.on_entry_posted, dispatch_uid="engagement_leaderboard_totals")
     ledger_entry_posted.connect(achievements.on_entry_posted, dispatch_uid="engagement_achievements")
+    ledger_entry_posted.connect(challenges.on_entry_posted, dispatch_uid="engagement_challenges")
     for signal in (post_save, post_delete):
         signal.connect(achievements.rules_changed, sender="engagement.Achievement", dispatch_uid="engagement_rules")
+        signal.connect(challenges.challenges_changed, sender="engagement.Challenge",
+                       dispatch_uid="engagement_challenge_rules")
         signal.connect(seasons.forget_seasons, sender="engagement.Season", dispatch_uid="engagement_seasons")
     # Frozen final standings and top-N prizes, shortly after a season's last day (engagement.seasons).
     settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-close-seasons", {

@@ -14,6 +14,7 @@ DEFAULT_RATES = {
     "username_suggestions": "30/min",
     "transactions": "60/min",
     "achievements": "60/min",
+    "challenges": "60/min",
     "leaderboard": "120/min",
     "seasons": "120/min",
     "teams_write": "30/min",

@@ -59,6 +59,24 @@ def send_moderation_email(*, event: str, ban_id: int | None = None, request_id: 
         return send(event=event, ban_id=ban_id, request_id=request_id)
 
 
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def evaluate_challenges(*, member_id: int) -> int:
+    """Complete whatever challenges the member has met. Safe to run twice: a completion pays once."""
+    from engagement.challenges import evaluate_member
+
+    return len(evaluate_member(member_id=member_id))
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def evaluate_challenge(*, challenge_id: int) -> int:
+    """Complete one challenge for every member who has met it (the admin's re-evaluate action)."""
+    from engagement.challenges import evaluate_challenge as evaluate
+
+    return evaluate(challenge_id=challenge_id)
+
+
 @shared_task(ignore_result=True, acks_late=True)
 def close_seasons() -> int:
     """Beat, every five minutes: freeze the seasons that are over and pay their prizes (idempotent:

@@ -2,6 +2,7 @@ from django.urls import path
 
 from engagement import api, api_moderation, api_seasons
 from engagement.api_achievements import AchievementsView
+from engagement.api_challenges import ChallengesView
 
 # Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("engagement/transactions", api.TransactionsView.as_view(), name="engagement-transactions"),
     path("engagement/events", api.EventsView.as_view(), name="engagement-events"),
     path("engagement/achievements", AchievementsView.as_view(), name="engagement-achievements"),
+    path("engagement/challenges", ChallengesView.as_view(), name="engagement-challenges"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
     path("engagement/seasons", api_seasons.SeasonsView.as_view(), name="engagement-seasons"),
     path("engagement/teams", api_seasons.TeamsView.as_view(), name="engagement-teams"),

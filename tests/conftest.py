@@ -31,6 +31,17 @@ def _eager_celery_and_clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _no_cached_live_challenges():
+    """The per-process cache of live challenges would outlive a test's rolled-back challenges (the demo
+    seeds one) and make later tests' awards enqueue evaluations they do not expect."""
+    from engagement.challenges import clear_live
+
+    clear_live()
+    yield
+    clear_live()
+
+
+@pytest.fixture(autouse=True)
 def _seeded_defaults(request):
     """Transactional tests flush the database after each test, seeded rows included; put them back."""
     marker = request.node.get_closest_marker("django_db")

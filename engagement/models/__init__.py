@@ -1,12 +1,13 @@
 from .achievements import Achievement, MemberAchievement
 from .campaigns import Campaign
+from .challenges import Challenge, ChallengeCompletion
 from .leaderboard import LeaderboardDirtyMember, LeaderboardTotal
 from .ledger import Activity, EarningRule, LedgerEntry, Member
 from .moderation import Ban, SpamReport, UnbanRequest
 from .seasons import Season, SeasonStanding, Team, TeamMembership
 
 __all__ = [
-    "Achievement", "Activity", "Ban", "Campaign", "EarningRule", "LeaderboardDirtyMember", "LeaderboardTotal",
-    "LedgerEntry", "Member", "MemberAchievement", "Season", "SeasonStanding", "SpamReport", "Team",
-    "TeamMembership", "UnbanRequest",
+    "Achievement", "Activity", "Ban", "Campaign", "Challenge", "ChallengeCompletion", "EarningRule",
+    "LeaderboardDirtyMember", "LeaderboardTotal", "LedgerEntry", "Member", "MemberAchievement", "Season",
+    "SeasonStanding", "SpamReport", "Team", "TeamMembership", "UnbanRequest",
 ]
