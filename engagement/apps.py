@@ -41,7 +41,7 @@ def _connect_referrals() -> None:
 
 def _connect_achievements_and_leaderboards() -> None:
     from engagement import achievements, challenges
-    from engagement.leaderboards import index
+    from engagement.leaderboards import index, seasons
     from engagement.signals import ledger_entry_posted
 
     # Leaderboard totals are written in the entry's transaction; achievements are evaluated after it.
@@ -52,6 +52,10 @@ def _connect_achievements_and_leaderboards() -> None:
         signal.connect(achievements.rules_changed, sender="engagement.Achievement", dispatch_uid="engagement_rules")
         signal.connect(challenges.challenges_changed, sender="engagement.Challenge",
                        dispatch_uid="engagement_challenge_rules")
+        signal.connect(seasons.forget_seasons, sender="engagement.Season", dispatch_uid="engagement_seasons")
+    # Frozen final standings and top-N prizes, shortly after a season's last day (engagement.seasons).
+    settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-close-seasons", {
+        "task": "engagement.tasks.close_seasons", "schedule": 300.0})
     if getattr(settings, "ENGAGEMENT_LEADERBOARD_REDIS", False):
         settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-repair-leaderboard-index", {
             "task": "engagement.tasks.repair_leaderboard_index", "schedule": 60.0})

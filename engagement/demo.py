@@ -7,8 +7,8 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from engagement import services
-from engagement.models import Activity, Challenge
+from engagement import seasons, services
+from engagement.models import Activity, Challenge, Season, Team
 
 DEMO_PASSWORD = "demo"
 WEEKLY_RULE = {"all": [{"type": "reason_count", "reason": "comment_create", "min": 5}, {"type": "checkins", "min": 2}]}
@@ -40,6 +40,7 @@ def seed() -> dict:
     for name, slug, external_id in ACTIVITIES:
         Activity.objects.get_or_create(slug=slug, defaults={"name": name, "external_id": external_id})
     keynote = Activity.objects.get(slug="keynote")
+    season = _season()
     for user, points in ((alice, 180), (bob, 120)):
         member = services.member_for_user(user)
         services.award(member=member, reason="demo_welcome", points=points, activity=keynote,
@@ -47,8 +48,26 @@ def seed() -> dict:
     for user in (alice, bob):
         services.award(member=services.member_for_user(user), reason="comment_create",
                        idempotency_key=f"demo:comment:{user.username}")
+    for user, team in ((alice, "owls"), (bob, "foxes")):
+        member = services.member_for_user(user)
+        if seasons.membership(season=season, member=member) is None:
+            seasons.join_team(member=member, team=season.teams.get(slug=team), code="" if team == "owls" else "FOX")
     weekly_challenge()
-    return {"admin": admin, "staff": staff, "alice": alice, "bob": bob}
+    return {"admin": admin, "staff": staff, "alice": alice, "bob": bob, "season": season}
+
+
+def _season() -> Season:
+    """One running season (from a week ago, for eight weeks) with two teams, one with a join code."""
+    season = Season.objects.filter(slug="demo-season").first()
+    if season is None:
+        today = seasons.today()
+        season = seasons.save_season(season=Season(
+            slug="demo-season", name="Demo season", starts=today - timedelta(days=7),
+            ends=today + timedelta(days=49), prizes=[{"rank_to": 1, "points": 300, "xp": 100},
+                                                     {"rank_to": 3, "points": 100, "xp": 0}]))
+    Team.objects.get_or_create(season=season, slug="owls", defaults={"name": "Night Owls"})
+    Team.objects.get_or_create(season=season, slug="foxes", defaults={"name": "Red Foxes", "join_code": "FOX"})
+    return season
 
 
 def weekly_challenge(*, at: datetime | None = None) -> Challenge:

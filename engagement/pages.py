@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from engagement import achievements, challenges, leaderboards, levels, referrals
+from engagement import achievements, challenges, leaderboards, levels, referrals, seasons
 from engagement.services import member_for_user
 
 AVATAR_STYLE_URL = "https://api.dicebear.com/9.x/thumbs/svg?seed={seed}"
@@ -67,4 +67,18 @@ def fan_zone(request):
         "random_avatar": AVATAR_STYLE_URL.format(seed=secrets.token_hex(6)),
         "page_data": _page_data(member),
         "invite": _invite(member),
+        "season": season_summary(member),
     })
+
+
+def season_summary(member) -> dict | None:
+    """The running season on /me/: its name and last day, the member's rank and points in it, their team."""
+    season = seasons.current_season()
+    if season is None:
+        return None
+    board = leaderboards.leaderboard(season=season, limit=1, viewer=member)
+    current = seasons.membership(season=season, member=member)
+    team_row = None
+    if current is not None:
+        team_row = next((r for r in seasons.team_board(season=season) if r.team.pk == current.team_id), None)
+    return {"season": season, "me": board.me, "team": team_row}

@@ -84,3 +84,12 @@ def credit_referral(*, referral_id: int) -> bool:
     from engagement.referrals import credit_referral as credit
 
     return credit(referral_id=referral_id) is not None
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def close_seasons() -> int:
+    """Beat, every five minutes: freeze the seasons that are over and pay their prizes (idempotent:
+    a close claims its season; prizes are keyed ledger entries whose side effects use the outbox)."""
+    from engagement.seasons import close_due_seasons
+
+    return sum(result.closed for result in close_due_seasons())

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engagement import api, api_moderation
+from engagement import api, api_moderation, api_seasons
 from engagement.api_achievements import AchievementsView
 from engagement.api_challenges import ChallengesView
 from engagement.api_referrals import ReferralView
@@ -19,6 +19,8 @@ urlpatterns = [
     path("engagement/challenges", ChallengesView.as_view(), name="engagement-challenges"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
     path("engagement/referral", ReferralView.as_view(), name="engagement-referral"),
+    path("engagement/seasons", api_seasons.SeasonsView.as_view(), name="engagement-seasons"),
+    path("engagement/teams", api_seasons.TeamsView.as_view(), name="engagement-teams"),
     path("engagement/unban-request", api_moderation.UnbanRequestView.as_view(), name="engagement-unban-request"),
     path("admin/engagement/members/<int:user_id>/ban", api_moderation.AdminBanView.as_view(),
          name="admin-engagement-member-ban"),

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from engagement.leaderboards.seasons import forget_seasons
 from engagement.services import member_for_user
 
 CHROMIUM_ARGS = [
@@ -24,6 +25,7 @@ def _eager_celery_and_clean_cache():
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()
+    forget_seasons()  # a rolled-back test's season must not linger in the per-process season cache
     yield
     cache.clear()
 
