@@ -94,5 +94,9 @@ class ActivityAdmin(admin.ModelAdmin):
 # Registered by import: achievements, unlocks and campaigns; challenges and their completions; bans and
 # the unban request queue; referrals; seasons, standings and teams.
 from engagement import (  # noqa: E402, F401
-    admin_achievements, admin_challenges, admin_moderation, admin_referrals, admin_seasons,
+    admin_achievements,
+    admin_challenges,
+    admin_moderation,
+    admin_referrals,
+    admin_seasons,
 )
