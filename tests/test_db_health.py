@@ -93,3 +93,22 @@ def test_a_connection_left_in_a_transaction_gets_the_full_check():
         raw.rollback()
         connection.set_autocommit(True)
     assert looks_healthy(raw)
+
+
+def test_a_hand_written_first_statement_also_replaces_a_dropped_connection(usable_calls):
+    """Token authentication (config/authentication.py) is a request's first statement and goes through
+    config/sql.py, not a Django cursor: it must run the health check as Django's cursors do."""
+    from config import sql as rawsql
+
+    connection.ensure_connection()
+    connection.health_check_enabled = True
+    old_pid = connection.connection.info.backend_pid
+    terminate(old_pid)
+    for _ in range(200):
+        if not looks_healthy(connection.connection):
+            break
+        time.sleep(0.01)
+    next_request()
+    assert rawsql.fetch("SELECT 1", []) == [(1,)]
+    assert usable_calls == [False]
+    assert connection.connection.info.backend_pid != old_pid
