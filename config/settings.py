@@ -122,6 +122,9 @@ if DATABASE_URL:
         # The same backend, with a health check that skips Django's SELECT 1 while the kept connection's
         # socket shows nothing wrong (config/db/base.py): one round trip less on every request.
         DATABASES["default"]["ENGINE"] = "config.db"
+    # Behind a transaction-pooling PgBouncer a named cursor (Django's .iterator() on PostgreSQL) would
+    # outlive the transaction its server connection belongs to (docs/operations.md, "Sizing").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 else:
     DATABASES = {
         "default": {
