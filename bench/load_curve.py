@@ -8,8 +8,9 @@ fresh tickets (``checkinrpc/redeem``, one list, token auth) and as many awards (
 /api/v1/engagement/events``, the endpoint a club's website records members' actions with: an earning
 rule, an idempotency key per request, the usual caps). Production settings (DEBUG=false, persistent
 connections, no Redis); tasks after commit go to an in-memory broker as they would go to Redis, not run
-inline. The clients are threads of this process with keep-alive httpx clients (a sync worker closes the
-connection after each answer, as gunicorn's sync workers do). Each server shape is warmed first; every
+inline. The clients are keep-alive httpx clients (a sync worker closes the connection after each answer,
+as gunicorn's sync workers do), as threads spread over ``--client-processes`` processes: 64 threads in
+one Python process measure its GIL as much as the server. Each server shape is warmed first; every
 shape runs every client count, so a load change on this shared machine shows as an odd row, not a trend.
 Not run by CI; no figure here is asserted anywhere.
 """
@@ -41,6 +42,7 @@ def parse_args():
                         help="worker class:workers[xthreads], comma-separated")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--conn-max-age", default="600", help="DB_CONN_MAX_AGE for the server")
+    parser.add_argument("--client-processes", type=int, default=4)
     return parser.parse_args()
 
 
@@ -84,6 +86,45 @@ def start(url: str, port: int, shape: str, conn_max_age: str) -> subprocess.Pope
     raise SystemExit(f"gunicorn {shape} did not start")
 
 
+def _client_process(base, token, jobs, threads, go, results):
+    go.wait()
+    r = run_load(base, token, jobs, threads)
+    results.put((r["latencies"], r["statuses"]))
+
+
+def load(base: str, token: str, jobs: list, clients: int, processes: int) -> dict:
+    """``run_load`` with the ``clients`` threads spread over up to ``processes`` processes."""
+    import multiprocessing as mp
+    import statistics
+
+    n = max(1, min(processes, clients))
+    if n == 1:
+        return run_load(base, token, jobs, clients)
+    ctx = mp.get_context("fork")
+    go, results = ctx.Event(), ctx.Queue()
+    chunks = [jobs[i::n] for i in range(n)]
+    threads = [clients // n + (1 if i < clients % n else 0) for i in range(n)]
+    procs = [ctx.Process(target=_client_process, args=(base, token, chunk, t, go, results))
+             for chunk, t in zip(chunks, threads, strict=True)]
+    for proc in procs:
+        proc.start()
+    time.sleep(0.5)  # let every process reach the start line
+    t0 = time.perf_counter()
+    go.set()
+    latencies, statuses = [], {}
+    for _ in procs:
+        found, counts = results.get()
+        latencies += found
+        for k, v in counts.items():
+            statuses[k] = statuses.get(k, 0) + v
+    wall = time.perf_counter() - t0
+    for proc in procs:
+        proc.join()
+    latencies.sort()
+    return {"p50": statistics.median(latencies) * 1000, "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "rps": len(latencies) / wall, "statuses": statuses, "latencies": latencies}
+
+
 def point(label: str, r: dict) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
     return f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {statuses} |"
@@ -102,7 +143,8 @@ def main() -> None:
     data = seed(len(shapes) * (len(levels) * args.requests + 200), args.members)
     secrets, members = iter(data["secrets"]), data["members"]
     print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.requests} requests "
-          f"per point; DB_CONN_MAX_AGE={args.conn_max_age}", flush=True)
+          f"per point; DB_CONN_MAX_AGE={args.conn_max_age}; clients over up to {args.client_processes} "
+          "processes", flush=True)
     print("| server, path, clients | req/s | p50 | p99 | statuses |\n|---|---:|---:|---:|---|")
     award_no = 0
 
@@ -128,9 +170,10 @@ def main() -> None:
             run_load(base, data["door_token"], scans(100), 16)
             run_load(base, data["website_token"], awards(100, shape), 16)
             for clients in levels:
-                door = run_load(base, data["door_token"], scans(args.requests), clients)
+                door = load(base, data["door_token"], scans(args.requests), clients, args.client_processes)
                 print(point(f"{shape}, door entry, {clients}", door), flush=True)
-                award = run_load(base, data["website_token"], awards(args.requests, shape), clients)
+                award = load(base, data["website_token"], awards(args.requests, shape), clients,
+                             args.client_processes)
                 print(point(f"{shape}, award, {clients}", award), flush=True)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
