@@ -78,7 +78,10 @@ def season_summary(member) -> dict | None:
         return None
     board = leaderboards.leaderboard(season=season, limit=1, viewer=member)
     current = seasons.membership(season=season, member=member)
+    teams = seasons.team_board(season=season)
     team_row = None
     if current is not None:
-        team_row = next((r for r in seasons.team_board(season=season) if r.team.pk == current.team_id), None)
-    return {"season": season, "me": board.me, "team": team_row}
+        team_row = next((r for r in teams if r.team.pk == current.team_id), None)
+    # Joining and leaving are open until the season's last day (the API refuses later with season_closed).
+    return {"season": season, "me": board.me, "team": team_row, "teams": teams,
+            "can_change_team": seasons.state(season) in ("upcoming", "active")}

@@ -272,6 +272,34 @@
     rewards.forEach((reward) => list.appendChild(storeItem(reward)));
   }
 
+  // --- Teams of the running season: join (with the team's code when it has one) or leave, then reload -------
+  const TEAM_REFUSALS = {join_code_required: _("This team needs its join code."),
+    join_code_invalid: _("That join code is not right."), already_in_team: _("You are already in a team this season."),
+    season_closed: _("The season is over: teams can no longer change.")};
+  const teams = $("season-teams");
+  if (teams) {
+    teams.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-team-join], button[data-team-leave]");
+      if (!button) { return; }
+      const row = button.closest("[data-team]");
+      const season = encodeURIComponent(teams.dataset.season);
+      button.disabled = true;
+      let result;
+      if (button.hasAttribute("data-team-join")) {
+        const code = row.querySelector("[data-team-code]");
+        result = await api("POST", "/api/v1/engagement/teams",
+          {season: teams.dataset.season, team: row.dataset.team, code: code ? code.value.trim() : ""});
+      } else {
+        result = await api("DELETE", "/api/v1/engagement/teams?season=" + season);
+      }
+      if (result.ok) { window.location.reload(); return; }
+      button.disabled = false;
+      const status = $("team-status");
+      say(status, TEAM_REFUSALS[result.json.code] || errorText(result), false);
+      status.dataset.code = result.json.code || "";
+    });
+  }
+
   // --- Invite link: copy to the clipboard (select it where the clipboard API is not allowed) ---------------
   $("copy-invite").addEventListener("click", async () => {
     const input = $("invite-link");
