@@ -177,7 +177,8 @@ class ClaimView(APIView):
         # Counted before the code is even read, so guessing or replaying codes in bulk is slowed too.
         if selectors.claim_for_key(key) is None:
             ratelimit.hit("claim", str(member.pk), conf.claim_rate())
-        claim = bridge.claim(member=member, code=payload.validated_data["code"], idempotency_key=key)
+        claim = bridge.claim(member=member, code=payload.validated_data["code"], actor=request.user,
+                             idempotency_key=key)
         return Response({
             "claim_id": claim.pk, "points": claim.points, "balance": member.points,
             "template": claim.template.name, "description": claim.template.description or claim.template.name,
