@@ -191,12 +191,14 @@ class ClaimView(APIView):
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        member = member_for_user(request.user)
         key = idempotency_key(request, scope="claim")
+        member, retry = selectors.claimer(user=request.user, key=key)
+        member = member or member_for_user(request.user)
         # Counted before the code is even read, so guessing or replaying codes in bulk is slowed too.
-        if selectors.claim_for_key(key) is None:
+        if not retry:
             ratelimit.hit("claim", str(member.pk), conf.claim_rate())
-        claim = bridge.claim(member=member, code=payload.validated_data["code"], idempotency_key=key)
+        claim = bridge.claim(member=member, code=payload.validated_data["code"], actor=request.user,
+                             idempotency_key=key)
         return Response({
             "claim_id": claim.pk, "points": claim.points, "balance": member.points,
             "template": claim.template.name, "description": claim.template.description or claim.template.name,

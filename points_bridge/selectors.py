@@ -1,8 +1,11 @@
 """Bridge reads for the member API and the pages. Nothing here writes."""
 
+from functools import cache
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from config import sql
 from engagement import seasons
 from engagement.models import Activity, LedgerEntry, Member
 from engagement.selectors import activity_by_ref
@@ -22,6 +25,23 @@ def activity_for_ref(ref: str) -> Activity | None:
 def claim_for_key(key: str | None) -> Claim | None:
     """The claim an idempotency key already paid for, if any (a retry is answered, not rate-limited)."""
     return Claim.objects.filter(entry__idempotency_key=key).first() if key else None
+
+
+@cache
+def _claimer_sql() -> str:
+    c = sql.column
+    earlier = (f"SELECT c.{c(Claim, 'id')} FROM {sql.table(Claim)} c JOIN {sql.table(LedgerEntry)} e "
+               f"ON e.{c(LedgerEntry, 'id')} = c.{c(Claim, 'entry')} WHERE e.{c(LedgerEntry, 'idempotency_key')} = %s")
+    return (f"SELECT {sql.columns(Member, 'm')}, ({earlier}) FROM (SELECT 1 AS one) o "
+            f"LEFT JOIN {sql.table(Member)} m ON m.{sql.column(Member, 'user')} = %s")
+
+
+def claimer(*, user, key: str | None) -> tuple[Member | None, bool]:
+    """What the claim API asks before claiming, in one prepared statement (every claim asks it): the
+    user's member (None if it has none yet) and whether ``key`` already paid for a claim."""
+    row = sql.fetch(_claimer_sql(), [key, user.pk])[0]
+    member = sql.build(Member, row[:-1]) if row[0] is not None else None
+    return member, row[-1] is not None
 
 
 def entries(

@@ -19,7 +19,7 @@ from engagement import profiles
 from engagement import services as ledger
 from engagement.errors import IdempotencyConflict
 from engagement.models import Member
-from rewards import tasks
+from rewards import redeem_sql, tasks
 from rewards.errors import (
     AlreadyRedeemed,
     InsufficientXP,
@@ -69,8 +69,7 @@ def _replayed(*, member_id: int, key: str | None, reward_id: int) -> Redemption 
     return found
 
 
-def _available_reward(reward_id: int, at: datetime) -> Reward:
-    reward = Reward.objects.filter(pk=reward_id).first()
+def _available_reward(reward: Reward | None, at: datetime) -> Reward:
     if reward is None:
         raise RewardNotFound("No such reward.")
     _check_window(reward, at)
@@ -148,7 +147,7 @@ def take_stock(*, reward: Reward) -> bool:
     """
     if reward.stock is None:
         return False
-    if Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1) != 1:
+    if not redeem_sql.take_stock(reward.pk):
         raise OutOfStock("This reward is out of stock.")
     return True
 
@@ -170,27 +169,37 @@ def _required(meta: dict, key: str) -> str:
     return meta[key]
 
 
+def _record(*, member: Member, reward: Reward, entry, took_stock: bool, key: str | None,
+            at: datetime) -> Redemption:
+    """INSERT the redemption and its emails' outbox rows (one statement each)."""
+    pending = reward.type in PENDING_TYPES
+    redemption = redeem_sql.insert_redemption(Redemption(
+        member=member, reward=reward, reward_type=reward.type, cost_points=reward.cost_points,
+        cost_type=reward.cost_type, status=Status.PENDING if pending else Status.APPROVED,
+        decided_at=None if pending else at, took_stock=took_stock, spend_entry=entry, idempotency_key=key, created=at,
+    ))
+    emails = [(tasks.send_redemption_email, {"redemption_id": redemption.pk, "event": "redeemed"})]
+    if pending:
+        emails.append((tasks.notify_admins_of_pending, {"redemption_id": redemption.pk}))
+    outbox.enqueue_many(*emails)
+    return redemption
+
+
 @transaction.atomic
 def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) -> Redemption:
-    locked = ledger.lock_member(member.pk)
-    if (found := _replayed(member_id=member.pk, key=key, reward_id=reward_id)) is not None:
+    # One round trip: the member lock, the reward, and this key's earlier redemption (see
+    # redeem_sql.start for what a lock wait hides, and redeem() for how that is caught).
+    locked, reward, earlier = redeem_sql.start(member_id=member.pk, reward_id=reward_id, key=key)
+    if earlier is not None and (found := _replayed(member_id=member.pk, key=key, reward_id=reward_id)):
         return found
     ledger.refuse_if_banned(locked, at=at)
-    reward = _available_reward(reward_id, at)
+    reward = _available_reward(reward, at)
     _check_one_per_member(locked, reward)
     _check_member_limit(locked, reward)
     entry = _pay(member=locked, reward=reward, key=key, at=at)
     took_stock = take_stock(reward=reward)
-    pending = reward.type in PENDING_TYPES
-    redemption = Redemption.objects.create(
-        member=locked, reward=reward, reward_type=reward.type, cost_points=reward.cost_points,
-        cost_type=reward.cost_type, status=Status.PENDING if pending else Status.APPROVED,
-        decided_at=None if pending else at, took_stock=took_stock, spend_entry=entry, idempotency_key=key, created=at,
-    )
+    redemption = _record(member=locked, reward=reward, entry=entry, took_stock=took_stock, key=key, at=at)
     _deliver_now(member=locked, reward=reward)
-    outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="redeemed")
-    if pending:
-        outbox.enqueue(tasks.notify_admins_of_pending, redemption_id=redemption.pk)
     for name in ("points", "xp", "level", "avatar_url", "animated_avatar_url", "avatar_upload_unlocked"):
         setattr(member, name, getattr(locked, name))
     redemption.replayed = False
@@ -213,6 +222,13 @@ def redeem(*, member: Member, reward_id: int, idempotency_key: str | None = None
     at = at or timezone.now()
     try:
         return _redeem(member=member, reward_id=reward_id, key=idempotency_key or None, at=at)
+    except DomainError:
+        # A replay whose first request committed while we waited for the member lock (our first
+        # statement could not see it) may be refused for what that request did (the stock or the
+        # points it took): answer it with the first redemption, as a replay.
+        if (found := _replayed(member_id=member.pk, key=idempotency_key, reward_id=reward_id)) is not None:
+            return found
+        raise
     except IntegrityError:
         # Only the redemption's unique indexes can fail here, and only for a writer that raced us
         # without the member lock: answer with what the winner wrote.
