@@ -14,6 +14,7 @@ DEFAULT_RATES = {
     "username_suggestions": "30/min",
     "transactions": "60/min",
     "achievements": "60/min",
+    "streak": "120/min",
     "leaderboard": "120/min",
     "rewards": "120/min",
     "redemptions": "60/min",

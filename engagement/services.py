@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engagement import campaigns, ledger_sql, levels
+from engagement import campaigns, ledger_sql, levels, streaks
 from engagement.errors import (
     CapReached,
     IdempotencyConflict,
@@ -91,11 +91,11 @@ class _KeyTaken(Exception):
     """The entry's idempotency key was written by another transaction after we looked it up."""
 
 
-def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry:
-    """Insert the entry, then move the cached balances (the SQL of F() increments), under the member
-    lock. The INSERT comes first so that an idempotency-key race with another member's request (the
-    unique index) writes nothing at all; a refused balance UPDATE raises, and the service's atomic
-    block rolls the entry back with it."""
+def _write(*, member: Member, points: int, xp: int, fields: dict, streak: streaks.Plan | None = None) -> LedgerEntry:
+    """Insert the entry, then move the cached balances (the SQL of F() increments) and the streak,
+    under the member lock. The INSERT comes first so that an idempotency-key race with another member's
+    request (the unique index) writes nothing at all; a refused balance UPDATE raises, and the service's
+    atomic block rolls the entry back with it."""
     entry = LedgerEntry(member=member, points=points, xp=xp, **fields)
     if not ledger_sql.insert_entry(entry):
         raise _KeyTaken
@@ -106,6 +106,10 @@ def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry
     member.points += points
     member.xp += xp
     member.level = level
+    if streak is not None:
+        streaks.apply(streak, at=fields["created"])
+    # Read by the achievements receiver: only a longer best streak can meet a streak_days rule.
+    entry.streak_best_grew = streak is not None and streak.best_grew
     entry.replayed = False
     ledger_entry_posted.send(sender=LedgerEntry, entry=entry, member=member)
     return entry
@@ -150,6 +154,10 @@ def _post(
         _check_caps(member=holder, rule=rule, at=at)
     if points < 0 and holder.points < -points:
         raise InsufficientPoints("Not enough points.", balance=holder.points)
+    # Decided here, under the member lock, with the other checks; written by _write with the entry.
+    streak = None
+    if operation == "award":
+        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at)
     fields = {
         "reason": reason,
         "activity": activity,
@@ -160,7 +168,7 @@ def _post(
         "created": at,
     }
     try:
-        entry = _write(member=holder, points=points, xp=xp, fields=fields)
+        entry = _write(member=holder, points=points, xp=xp, fields=fields, streak=streak)
     except _KeyTaken:
         # Another member's request took the key first (same-member replays wait on the member lock
         # and were answered above): answer with its entry, or a conflict.

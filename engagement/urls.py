@@ -2,6 +2,7 @@ from django.urls import path
 
 from engagement import api, api_moderation
 from engagement.api_achievements import AchievementsView
+from engagement.api_streaks import AdminStreakFreezesView, StreakView
 
 # Paths exactly as the engagement contract spells them (no trailing slash, never redirected).
 urlpatterns = [
@@ -15,9 +16,12 @@ urlpatterns = [
     path("engagement/events", api.EventsView.as_view(), name="engagement-events"),
     path("engagement/achievements", AchievementsView.as_view(), name="engagement-achievements"),
     path("engagement/leaderboard", api.LeaderboardView.as_view(), name="engagement-leaderboard"),
+    path("engagement/streak", StreakView.as_view(), name="engagement-streak"),
     path("engagement/unban-request", api_moderation.UnbanRequestView.as_view(), name="engagement-unban-request"),
     path("admin/engagement/members/<int:user_id>/ban", api_moderation.AdminBanView.as_view(),
          name="admin-engagement-member-ban"),
+    path("admin/engagement/members/<int:user_id>/streak-freezes", AdminStreakFreezesView.as_view(),
+         name="admin-engagement-member-streak-freezes"),
     path("admin/engagement/leaderboard", api.AdminLeaderboardView.as_view(), name="admin-engagement-leaderboard"),
     path("admin/engagement/transactions", api.AdminTransactionsView.as_view(), name="admin-engagement-transactions"),
     path("admin/engagement/adjust", api.AdminAdjustView.as_view(), name="admin-engagement-adjust"),

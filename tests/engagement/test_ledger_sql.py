@@ -103,9 +103,10 @@ def test_award_counts_split_a_day_in_the_project_time_zone(member):
     assert ledger_sql.count_awards(member_id=member.pk, reason="other", day=day, lifetime=True) == (0, 0)
 
 
-# Rule, campaign probe, member lock, key lookup, INSERT entry, UPDATE balances, leaderboard totals
-# upsert; a rule with caps adds its one count. (BEGIN/COMMIT are left out: psycopg sends them itself.)
-AWARD_STATEMENTS = 7
+# Rule, campaign probe, member lock, key lookup, streak row read, INSERT entry, UPDATE balances,
+# leaderboard totals upsert; a rule with caps adds its one count. (BEGIN/COMMIT are left out: psycopg
+# sends them itself.) The award's first of a day writes the streak too (engagement/streaks.py).
+AWARD_STATEMENTS = 8
 
 
 def _award_statements(member, key: str) -> list[str]:
