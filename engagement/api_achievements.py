@@ -10,7 +10,7 @@ from engagement.services import member_for_user
 from engagement.throttles import EngagementRate
 
 
-class CategorySerializer(serializers.Serializer):
+class AchievementCategorySerializer(serializers.Serializer):
     slug = serializers.CharField()
     title = serializers.CharField(source="display_title")
     icon = serializers.CharField()
@@ -37,7 +37,7 @@ class AchievementsView(APIView):
         achieved_at = serializers.DateTimeField(source="unlocked.unlocked_at", default=None)
         progress = serializers.SerializerMethodField()
         # Added after the contract (additive: clients that do not know it ignore it); null when uncategorised.
-        category = CategorySerializer(source="achievement.category", allow_null=True)
+        category = AchievementCategorySerializer(source="achievement.category", allow_null=True)
 
         def get_achieved(self, status) -> bool:
             return status.unlocked is not None

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
@@ -195,8 +196,6 @@ def grant_freezes(*, member: Member, count: int, actor, at: datetime | None = No
     Streak.objects.get_or_create(member_id=member.pk, defaults={"updated": at})
     Streak.objects.filter(pk=member.pk).update(freezes=F("freezes") + count, updated=at)
     if getattr(actor, "pk", None):
-        from django.contrib.admin.models import CHANGE, LogEntry
-
         LogEntry.objects.log_actions(user_id=actor.pk, queryset=[member], action_flag=CHANGE,
                                      change_message=f"Granted {count} streak freeze(s).", single_object=True)
     return Streak.objects.get(pk=member.pk)
