@@ -177,8 +177,8 @@ def grouped(items: list[Status]) -> list[Group]:
         category = status.achievement.category
         key = category.pk if category else None
         groups.setdefault(key, Group(category, [])).statuses.append(status)
-    return sorted(groups.values(), key=lambda g: (g.category is None, g.category and (g.category.position,
-                                                                                     g.category.pk)))
+    return sorted(groups.values(), key=lambda g: (1, 0, 0) if g.category is None
+                  else (0, g.category.position, g.category.pk))
 
 
 def counters(*, member: Member) -> dict[str, int]:

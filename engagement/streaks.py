@@ -138,7 +138,10 @@ def plan(*, member_id: int, reason: str, points: int, xp: int, at: datetime) -> 
 def apply(p: Plan, *, at: datetime) -> None:
     """Write ``p`` (in the award's transaction, under the member lock)."""
     if p.before is None:
-        Streak.objects.create(member_id=p.member_id, last_active_day=p.day, current=1, best=1, updated=at)
+        # Under the member lock nobody else can insert this row. Without it (the ledger's negative-control
+        # tests remove the lock to show other races) a conflict must not fail the award: skip it.
+        Streak.objects.bulk_create([Streak(member_id=p.member_id, last_active_day=p.day, current=1, best=1,
+                                           updated=at)], ignore_conflicts=True)
         return
     if p.after.current == 1:
         current = 1
