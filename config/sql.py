@@ -133,6 +133,9 @@ def execute(sql: str, params):
     if conn.vendor != "postgresql":
         wrapper = conn.cursor()
     else:
+        # As Django's own cursors do: a kept connection the server dropped is replaced before the
+        # request's first statement (CONN_HEALTH_CHECKS; a no-op once checked in this request).
+        conn.close_if_health_check_failed()
         conn.ensure_connection()
         conn.validate_thread_sharing()
         raw = conn.connection

@@ -67,12 +67,25 @@ def triggers() -> Triggers:
     global _triggers_cache
     now = time.monotonic()
     if _triggers_cache is None or now - _triggers_cache[0] > TRIGGERS_TTL:
-        found = {"reasons": set(), "on_points": False, "on_xp": False, "on_activity": False, "on_streak": False}
-        for rule in Achievement.objects.filter(active=True).values_list("rule", flat=True):
-            if isinstance(rule, dict):
-                _collect(rule, found)
-        _triggers_cache = (now, Triggers(frozenset(found.pop("reasons")), **found))
+        _triggers_cache = (now, triggers_of(Achievement.objects.filter(active=True).values_list("rule", flat=True)))
     return _triggers_cache[1]
+
+
+def triggers_of(rules) -> Triggers:
+    """What entries can move any of ``rules`` (challenges ask this of their own rules too)."""
+    found = {"reasons": set(), "on_points": False, "on_xp": False, "on_activity": False, "on_streak": False}
+    for rule in rules:
+        if isinstance(rule, dict):
+            _collect(rule, found)
+    return Triggers(frozenset(found.pop("reasons")), **found)
+
+
+def entry_moves(entry: LedgerEntry, t: Triggers) -> bool:
+    # streak_days rules read the best streak, which only an entry that lengthened it can move (the
+    # award service sets ``streak_best_grew``), so most entries of a day enqueue nothing for them.
+    return (entry.reason in t.reasons or (t.on_points and entry.points > 0) or (t.on_xp and entry.xp > 0)
+            or (t.on_activity and entry.activity_id is not None)
+            or (t.on_streak and getattr(entry, "streak_best_grew", False)))
 
 
 def clear_triggers() -> None:
@@ -91,12 +104,7 @@ def moves_achievements(entry: LedgerEntry) -> bool:
     triggers: the evaluation that wrote it re-checks the member itself (level- or XP-based rules)."""
     if entry.reason.startswith(REASON_PREFIX):
         return False
-    t = triggers()
-    # streak_days rules read the best streak, which only an entry that lengthened it can move (the
-    # award service sets ``streak_best_grew``), so most entries of a day enqueue nothing for them.
-    return (entry.reason in t.reasons or (t.on_points and entry.points > 0) or (t.on_xp and entry.xp > 0)
-            or (t.on_activity and entry.activity_id is not None)
-            or (t.on_streak and getattr(entry, "streak_best_grew", False)))
+    return entry_moves(entry, triggers())
 
 
 def _unlock(*, member: Member, achievement: Achievement, at: datetime) -> MemberAchievement | None:

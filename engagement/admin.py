@@ -101,5 +101,12 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
-# Registered by import: achievements, unlocks and campaigns; bans and the unban request queue.
-from engagement import admin_achievements, admin_moderation  # noqa: E402, F401
+# Registered by import: achievements, unlocks and campaigns; challenges and their completions; bans and
+# the unban request queue; referrals; seasons, standings and teams.
+from engagement import (  # noqa: E402, F401
+    admin_achievements,
+    admin_challenges,
+    admin_moderation,
+    admin_referrals,
+    admin_seasons,
+)

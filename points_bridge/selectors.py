@@ -1,7 +1,9 @@
 """Bridge reads for the member API and the pages. Nothing here writes."""
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
+from engagement import seasons
 from engagement.models import Activity, LedgerEntry, Member
 from engagement.selectors import activity_by_ref
 from points_bridge.models import Claim, ClaimTemplate
@@ -54,3 +56,14 @@ def search_members(*, query: str, limit: int = 10) -> QuerySet[Member]:
 
 def usable_templates() -> QuerySet[ClaimTemplate]:
     return ClaimTemplate.objects.alive().filter(enabled=True).select_related("activity")
+
+
+def team_board_body(*, season, activity, limit: int, viewer) -> dict:
+    """A season's team rows for the big screen (JSON and page), keyed ``team:<slug>`` for its script."""
+    mine = seasons.membership(season=season, member=viewer) if viewer is not None else None
+    rows = seasons.team_board(season=season, activity=activity)[:limit]
+    items = [{"rank": r.rank, "key": f"team:{r.team.slug}", "name": r.team.name, "value": r.value,
+              "members": r.members, "me": mine is not None and mine.team_id == r.team.pk} for r in rows]
+    return {"metric": "points", "season": season.slug, "team": True,
+            "activity": activity.slug if activity else None, "items": items,
+            "updated_at": timezone.now().isoformat()}

@@ -24,12 +24,23 @@ from rewards.errors import (
     AlreadyRedeemed,
     InsufficientXP,
     InvalidTransition,
+    MemberLimitReached,
     OutOfStock,
     RedemptionNotFound,
+    RewardExpired,
     RewardNotFound,
+    RewardNotYetAvailable,
     RewardUnavailable,
 )
-from rewards.models import ONE_PER_MEMBER_TYPES, PENDING_TYPES, CostType, Redemption, Reward
+from rewards.models import (
+    ONE_PER_MEMBER_TYPES,
+    PENDING_TYPES,
+    WINDOW_ENDED,
+    WINDOW_UPCOMING,
+    CostType,
+    Redemption,
+    Reward,
+)
 
 REDEEM_REASON = "redeem"
 REFUND_REASON = "redeem_refund"
@@ -62,12 +73,36 @@ def _available_reward(reward_id: int, at: datetime) -> Reward:
     reward = Reward.objects.filter(pk=reward_id).first()
     if reward is None:
         raise RewardNotFound("No such reward.")
-    if not reward.is_available(at):
-        raise RewardUnavailable("This reward is not available now.")
+    _check_window(reward, at)
     if reward.stock == 0:
         # A cheap early refusal; take_stock's conditional UPDATE is what actually decides.
         raise OutOfStock("This reward is out of stock.")
     return reward
+
+
+def _check_window(reward: Reward, at: datetime) -> None:
+    # Pure arithmetic on the row we already read: a reward without a window costs nothing more.
+    if not reward.active:
+        raise RewardUnavailable("This reward is not available now.")
+    state = reward.window_state(at)
+    if state == WINDOW_UPCOMING:
+        raise RewardNotYetAvailable("This reward is not on sale yet.",
+                                    available_from=reward.available_from.isoformat())
+    if state == WINDOW_ENDED:
+        raise RewardExpired("This offer has ended.", available_until=reward.available_until.isoformat())
+
+
+def _check_member_limit(member: Member, reward: Reward) -> None:
+    # Runs under the member's row lock, so two redemptions of one member are judged one after the
+    # other and the second counts the first. Rejected redemptions were refunded (and restocked) and do
+    # not count; pending ones do, or a member could queue past the limit before an admin decides.
+    # No query at all for a reward without a limit (the hot path).
+    if reward.max_per_member is None:
+        return
+    held = Redemption.objects.filter(member=member, reward=reward).exclude(status=Status.REJECTED).count()
+    if held >= reward.max_per_member:
+        raise MemberLimitReached(f"You can redeem this reward {reward.max_per_member} time(s).",
+                                 limit=reward.max_per_member)
 
 
 def _check_one_per_member(member: Member, reward: Reward) -> None:
@@ -143,6 +178,7 @@ def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) ->
     ledger.refuse_if_banned(locked, at=at)
     reward = _available_reward(reward_id, at)
     _check_one_per_member(locked, reward)
+    _check_member_limit(locked, reward)
     entry = _pay(member=locked, reward=reward, key=key, at=at)
     took_stock = take_stock(reward=reward)
     pending = reward.type in PENDING_TYPES
@@ -170,6 +206,8 @@ def redeem(*, member: Member, reward_id: int, idempotency_key: str | None = None
     Avatars and the upload unlock are applied at once (status ``approved``); merch and custom rewards
     wait for an admin (``pending``). The same ``idempotency_key`` (unique per member) returns the first
     redemption with ``replayed`` True; with another reward it is a 409 ``idempotency_conflict``.
+    Outside the reward's window: RewardNotYetAvailable / RewardExpired (both RewardUnavailable, codes
+    ``reward_not_yet_available`` / ``reward_expired``); over ``max_per_member``: MemberLimitReached.
     Raises RewardNotFound, RewardUnavailable, OutOfStock, AlreadyRedeemed or InsufficientPoints.
     """
     at = at or timezone.now()

@@ -10,9 +10,9 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from engagement.leaderboards import redis_index, totals
+from engagement.leaderboards import redis_index, seasons, totals
 from engagement.leaderboards.periods import PERIOD_OF_WINDOW, entry_periods, local_day, period_start
-from engagement.models import LeaderboardDirtyMember, LeaderboardTotal, LedgerEntry, Member
+from engagement.models import LeaderboardDirtyMember, LeaderboardTotal, LedgerEntry, Member, Season
 from engagement.models.ledger import listed_q
 
 log = logging.getLogger(__name__)
@@ -179,4 +179,13 @@ def rebuild_index(*, tick: Callable[[int], None] = lambda n: None) -> int:
 def rebuild_totals() -> int:
     """Recompute the SQL totals from the ledger in one transaction; returns the rows written."""
     with transaction.atomic():
-        return totals.rebuild_totals()
+        written = totals.rebuild_totals()
+        for starts, ends in Season.objects.values_list("starts", "ends"):
+            written += rebuild_season_totals(starts=starts, ends=ends)
+        return written
+
+
+def rebuild_season_totals(*, starts, ends) -> int:
+    """Recompute one season's rows from the day rows, in the caller's transaction; returns rows written."""
+    LeaderboardTotal.objects.filter(period=LeaderboardTotal.Period.SEASON, start=starts).delete()
+    return totals.insert_select(seasons.season_rows(starts=starts, ends=ends))

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0008_default_handles'),
+        ('engagement', '0011_seasons_and_teams'),
     ]
 
     operations = [
