@@ -320,6 +320,9 @@ ENGAGEMENT_SPAM_BURST = env_int("ENGAGEMENT_SPAM_BURST", 10, minimum=1)
 ENGAGEMENT_SPAM_BURST_WINDOW = env_int("ENGAGEMENT_SPAM_BURST_WINDOW", 60, minimum=0)
 # Largest reward picture an admin may upload (rewards/images.py).
 REWARDS_IMAGE_MAX_BYTES = env_int("REWARDS_IMAGE_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# Ledger reasons whose awards make a day "active" for streaks (engagement/streaks.py); empty: every
+# earning reason. Spending, refunds, admin adjustments and achievement unlocks never count.
+ENGAGEMENT_STREAK_REASONS = env_list("ENGAGEMENT_STREAK_REASONS")
 ENGAGEMENT_LEADERBOARD_REDIS = env_bool("ENGAGEMENT_LEADERBOARD_REDIS", bool(REDIS_URL))
 
 POINT_SYSTEM_API_KEY = env_str("POINT_SYSTEM_API_KEY")

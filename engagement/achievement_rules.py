@@ -8,7 +8,8 @@ A rule is JSON data that admins edit. Every leaf names a ``type`` and a target; 
     {"type": "points", "min": 1000}             # lifetime points earned (spending does not undo it)
     {"type": "xp", "min": 500}
     {"type": "distinct_activities", "min": 3}
-    {"type": "streak", "days": 7}               # activity on N consecutive days (project time zone)
+    {"type": "streak_days", "min": 7}           # best streak of active days >= 7 (engagement.streaks)
+    {"type": "streak", "days": 7}               # older: earned on N consecutive days, read from the ledger
     {"all": [rule, ...]}  /  {"any": [rule, ...]}
 
 Every rule type only ever grows for a member (counts, XP, lifetime earnings, longest streak), so an
@@ -16,8 +17,8 @@ achievement that is met stays met: evaluation can decide outside any lock and un
 
 Challenges use the same rules over a time window: ``MemberFacts(member, window=(start, end))`` counts
 only ledger entries created in [start, end) (optionally of one activity), and ``validate_rule(rule,
-windowed=True)`` refuses the leaves that a window cannot bound (``level``: a level is a state, not a
-count of entries).
+windowed=True)`` refuses the leaves that a window cannot bound (``level`` and ``streak_days``: a level
+and a best streak are states, not counts of entries).
 """
 
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ LEAF_TYPES = {
     "points": "min",
     "xp": "min",
     "distinct_activities": "min",
+    "streak_days": "min",
     "streak": "days",
 }
 # Leaves that count ledger entries, so a window bounds them. New leaf types are refused in challenges
@@ -159,6 +161,13 @@ class MemberFacts:
         return self._entries.filter(activity__isnull=False).values("activity_id").distinct().count()
 
     @cached_property
+    def best_streak(self) -> int:
+        # The maintained row (one primary-key read), not a scan of the ledger.
+        from engagement.streaks import best_streak
+
+        return best_streak(self.member.pk)
+
+    @cached_property
     def longest_streak(self) -> int:
         # Days with something earned (points or XP), in the project time zone. A member has at most a
         # few thousand entries, so reading their timestamps is cheaper than a per-database date query.
@@ -195,6 +204,8 @@ def _leaf_current(rule: dict, facts: MemberFacts) -> int:
         return facts.lifetime_points
     if kind == "distinct_activities":
         return facts.distinct_activities
+    if kind == "streak_days":
+        return facts.best_streak
     return facts.longest_streak
 
 

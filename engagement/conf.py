@@ -15,6 +15,7 @@ DEFAULT_RATES = {
     "transactions": "60/min",
     "achievements": "60/min",
     "challenges": "60/min",
+    "streak": "120/min",
     "leaderboard": "120/min",
     "seasons": "120/min",
     "teams_write": "30/min",

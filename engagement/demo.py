@@ -7,12 +7,21 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from engagement import seasons, services
-from engagement.models import Activity, Challenge, Season, Team
+from engagement import seasons, services, streaks
+from engagement.achievement_catalog import SEEDED
+from engagement.models import Achievement, AchievementCategory, Activity, Challenge, Season, Team
 
 DEMO_PASSWORD = "demo"
 WEEKLY_RULE = {"all": [{"type": "reason_count", "reason": "comment_create", "min": 5}, {"type": "checkins", "min": 2}]}
 ACTIVITIES = [("Opening keynote", "keynote", 101), ("Sponsor booths", "booths", 102), ("Workshops", "workshops", 103)]
+# slug, title, icon (titles go through gettext, like achievements')
+CATEGORIES = [("community", gettext_noop("Community"), "💬"), ("streaks", gettext_noop("Streaks"), "🔥")]
+# code, title, description, points (= XP), icon, days in a row
+STREAK_MILESTONES = [
+    ("streak_7", gettext_noop("Week in a row"), gettext_noop("Be active 7 days in a row."), 30, "🔥", 7),
+    ("streak_30", gettext_noop("Month in a row"), gettext_noop("Be active 30 days in a row."), 150, "📅", 30),
+]
+ALICE_STREAK_DAYS = 5  # alice was active on each of the 5 days before today (and is today)
 
 
 def _user(username: str, *, first: str, last: str, superuser=False, staff=False):
@@ -41,6 +50,8 @@ def seed() -> dict:
         Activity.objects.get_or_create(slug=slug, defaults={"name": name, "external_id": external_id})
     keynote = Activity.objects.get(slug="keynote")
     season = _season()
+    _seed_categories_and_milestones()
+    _seed_streak(services.member_for_user(alice))
     for user, points in ((alice, 180), (bob, 120)):
         member = services.member_for_user(user)
         services.award(member=member, reason="demo_welcome", points=points, activity=keynote,
@@ -85,3 +96,30 @@ def weekly_challenge(*, at: datetime | None = None) -> Challenge:
         "starts_at": starts, "ends_at": starts + timedelta(days=7), "points": 30, "xp": 30,
     })
     return challenge
+
+
+def _seed_categories_and_milestones() -> None:
+    categories = {}
+    for position, (slug, title, icon) in enumerate(CATEGORIES):
+        categories[slug], _ = AchievementCategory.objects.get_or_create(
+            slug=slug, defaults={"title": title, "icon": icon, "position": position})
+    # The seeded eight are about taking part; an admin's own choice of category is left alone.
+    Achievement.objects.filter(code__in=[row[0] for row in SEEDED], category__isnull=True).update(
+        category=categories["community"])
+    for offset, (code, title, description, points, icon, days) in enumerate(STREAK_MILESTONES):
+        Achievement.objects.get_or_create(code=code, defaults={
+            "title": title, "description": description, "points": points, "xp": points, "icon": icon,
+            "rule": {"type": "streak_days", "min": days}, "position": 100 + offset,
+            "category": categories["streaks"]})
+
+
+def _seed_streak(member) -> None:
+    """A streak to look at on /me/: active each of the last days, oldest first (a later award never
+    moves the streak back), and one freeze to spare."""
+    now = timezone.now()
+    for days_ago in range(ALICE_STREAK_DAYS, 0, -1):
+        services.award(member=member, reason="demo_daily", points=5, at=now - timedelta(days=days_ago),
+                       idempotency_key=f"demo:daily:{member.user.username}:{days_ago}")
+    state = streaks.status(member=member)
+    if state.freezes == 0 and state.freezes_used == 0:
+        streaks.grant_freezes(member=member, count=1, actor=None)

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from engagement import achievements, challenges, leaderboards, levels, referrals, seasons
+from engagement import achievements, challenges, leaderboards, levels, referrals, seasons, streaks
 from engagement.services import member_for_user
 
 AVATAR_STYLE_URL = "https://api.dicebear.com/9.x/thumbs/svg?seed={seed}"
@@ -56,7 +56,8 @@ def fan_zone(request):
     return render(request, "engagement/fanzone.html", {
         "member": member,
         "level": _level_progress(member),
-        "statuses": achievements.statuses(member=member),
+        "achievement_groups": achievements.grouped(achievements.statuses(member=member)),
+        "streak": streaks.status(member=member),
         "challenges": challenges.statuses(member=member),
         "board": board,
         "me_listed": board.me is not None and any(row.member.pk == member.pk for row in board.items),

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engagement import campaigns, ledger_sql, levels
+from engagement import campaigns, ledger_sql, levels, streaks
 from engagement.errors import (
     CapReached,
     DomainError,
@@ -92,11 +92,11 @@ class _KeyTaken(Exception):
     """The entry's idempotency key was written by another transaction after we looked it up."""
 
 
-def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry:
-    """Insert the entry, then move the cached balances (the SQL of F() increments), under the member
-    lock (one round trip on PostgreSQL). The INSERT comes first so that an idempotency-key race with
-    another member's request (the unique index) writes nothing at all; a refused balance UPDATE raises,
-    and the service's atomic block rolls the entry back with it."""
+def _write(*, member: Member, points: int, xp: int, fields: dict, streak: streaks.Plan | None = None) -> LedgerEntry:
+    """Insert the entry, then move the cached balances (the SQL of F() increments) and the streak,
+    under the member lock (entry and balances in one round trip on PostgreSQL). The INSERT comes first
+    so that an idempotency-key race with another member's request (the unique index) writes nothing at
+    all; a refused balance UPDATE raises, and the service's atomic block rolls the entry back with it."""
     entry = LedgerEntry(member=member, points=points, xp=xp, **fields)
     level = max(member.level, levels.level_for_xp(member.xp + xp))
     inserted, moved = ledger_sql.write_entry(entry, level=level, guarded=balance_guard(points))
@@ -107,6 +107,10 @@ def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry
     member.points += points
     member.xp += xp
     member.level = level
+    if streak is not None:
+        streaks.apply(streak, at=fields["created"])
+    # Read by the achievements receiver: only a longer best streak can meet a streak_days rule.
+    entry.streak_best_grew = streak is not None and streak.best_grew
     entry.replayed = False
     ledger_entry_posted.send(sender=LedgerEntry, entry=entry, member=member)
     return entry
@@ -150,6 +154,10 @@ def _post(
         if (entry := _replayed(idempotency_key, request_hash)) is not None:
             return entry
         raise
+    # Decided here, under the member lock, with the other checks; written by _write with the entry.
+    streak = None
+    if operation == "award":
+        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at)
     fields = {
         "reason": reason,
         "activity": activity,
@@ -160,7 +168,7 @@ def _post(
         "created": at,
     }
     try:
-        entry = _write(member=holder, points=points, xp=xp, fields=fields)
+        entry = _write(member=holder, points=points, xp=xp, fields=fields, streak=streak)
     except _KeyTaken:
         # The key is taken: by this member's first request (a replay; it committed before our lock was
         # granted) or by another member's: answer with its entry, or a conflict.

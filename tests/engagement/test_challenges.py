@@ -46,7 +46,8 @@ def checkin(member, n=1, *, at=None, activity=None):
     ({"type": "level", "min": 5}, "rule: 'level' cannot be counted inside a challenge's time window"),
     ({"all": [{"type": "checkins", "min": 1}, {"any": [{"type": "level", "min": 2}]}]},
      "rule.all[1].any[0]: 'level' cannot be counted"),
-    ({"type": "streak_days", "min": 7}, "unknown type 'streak_days'"),
+    # A member's best streak is a state, not a count of entries: known, but not inside a window.
+    ({"type": "streak_days", "min": 7}, "rule: 'streak_days' cannot be counted inside a challenge's time window"),
     ({"type": "checkins", "min": 0}, "rule.min must be a whole number"),
 ])
 def test_windowed_rules_refuse_what_a_window_cannot_count(rule, fragment):
