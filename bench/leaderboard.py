@@ -113,9 +113,9 @@ def load(args: argparse.Namespace) -> None:
                        for i in range(1, args.members + 1)))
             # 1 % opted out of leaderboards, the rest visible.
             copy_rows(cursor, "engagement_member", "id, user_id, username, points, xp, level, avatar_url, "
-                      "animated_avatar_url, avatar_upload_unlocked, show_on_leaderboard, created",
-                      ((str(i), str(i), "", "0", "0", "1", "", "", "f", "f" if rng.random() < 0.01 else "t",
-                        "2026-01-01 00:00+00") for i in range(1, args.members + 1)))
+                      "animated_avatar_url, avatar_upload_unlocked, show_on_leaderboard, banned, created",
+                      ((str(i), str(i), f"fan-{i}", "0", "0", "1", "", "", "f", "f" if rng.random() < 0.01 else "t",
+                        "f", "2026-01-01 00:00+00") for i in range(1, args.members + 1)))
             copy_rows(cursor, "engagement_activity", "id, name, slug, active, created",
                       ((str(i), f"Activity {i}", f"a{i}", "t", "2026-01-01 00:00+00")
                        for i in range(1, args.activities + 1)))

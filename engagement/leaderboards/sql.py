@@ -9,6 +9,7 @@ instead of joining every counted row to its member.
 from django.db import connection
 from django.db.models import QuerySet
 
+from engagement.leaderboards.rows import RowMember, display_columns, row_member
 from engagement.models import LeaderboardTotal, Member
 from engagement.models.ledger import listed_q
 
@@ -30,15 +31,30 @@ class SqlSource:
             return Member.objects.exclude(listed_q())
         return self._rows().exclude(listed_q("member__"))
 
-    def top(self, limit: int) -> list[tuple[int, int, int]]:
+    def _ranked(self, *columns: str) -> QuerySet:
         id_field = "id" if self.is_global else "member_id"
         visible = listed_q() if self.is_global else listed_q("member__")
-        rows = (
+        return (
             self._rows().filter(visible, **{f"{self.base}__gt": 0})
             .order_by(f"-{self.base}", id_field)
-            .values_list(id_field, self.base, self.other)[:limit]
+            .values_list(self.base, self.other, *columns)
         )
-        return list(rows)
+
+    def top(self, limit: int) -> list[tuple[int, int, int]]:
+        """[(member_id, value, other value)] of the best ``limit`` members, best first."""
+        id_field = "id" if self.is_global else "member_id"
+        return [(m, base, other) for base, other, m in self._ranked(id_field)[:limit]]
+
+    def rows(self, limit: int) -> list[tuple[int, int, RowMember, tuple[int, int] | None]]:
+        """[(value, other value, member, balances)] of the best ``limit``: the top-N index range joined
+        to the member's display columns in the same query, no model instances."""
+        columns = display_columns("" if self.is_global else "member__")
+        out = []
+        for base, other, *display in self._ranked(*columns)[:limit]:
+            # On the global board the values are the member's balances (points first).
+            balances = ((base, other) if self.base == "points" else (other, base)) if self.is_global else None
+            out.append((base, other, row_member(display), balances))
+        return out
 
     def member_values(self, member_id: int) -> tuple[int, int] | None:
         id_field = "id" if self.is_global else "member_id"
