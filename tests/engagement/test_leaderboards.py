@@ -356,5 +356,5 @@ def test_rebuild_command_recomputes_the_sql_totals(people, settings, capsys):
     give(a, 10, activity=Activity.objects.create(name="Booth", slug="booth"))
     LeaderboardTotal.objects.all().delete()
     call_command("rebuild_leaderboards", "--no-progress")
-    assert "Rebuilt 7 SQL total row(s)." in capsys.readouterr().out
+    assert "Rebuilt 7 SQL total row(s) with their rank histograms." in capsys.readouterr().out
     assert leaderboard(window="day", at=AT).items[0].value == 10

@@ -1,12 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from engagement.leaderboards import histogram
 from engagement.models import Member
 from engagement.verification import ledger_mismatches
 
 
 class Command(BaseCommand):
-    help = "Prove that every member's cached points, XP and level equal what their ledger entries add up to."
+    help = ("Prove that every member's cached points, XP and level equal what their ledger entries add up to, "
+            "and that the leaderboards' rank histograms count exactly the balances and totals.")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=5000)
@@ -25,4 +27,11 @@ class Command(BaseCommand):
             )
         if mismatches:
             raise CommandError(f"Ledger mismatch for {len(mismatches)} of {total} member(s).")
-        return f"Ledger OK: {total} member(s) checked, cached balances equal their entries."
+        wrong = histogram.mismatches()
+        for line in wrong:
+            self.stderr.write(f"rank histogram bucket {line}")
+        if wrong:
+            raise CommandError(f"The leaderboards' rank histogram is off in {len(wrong)} bucket(s) (first 20 shown); "
+                               "run manage.py rebuild_leaderboards.")
+        return (f"Ledger OK: {total} member(s) checked, cached balances equal their entries; "
+                "the rank histograms count them exactly.")
