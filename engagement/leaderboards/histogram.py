@@ -28,7 +28,7 @@ until commit, serialising all awards. An INSERT locks nothing another award need
 from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from config import sql as config_sql
 from engagement.models.leaderboard import EPOCH, LeaderboardBucket, LeaderboardTotal
@@ -162,6 +162,23 @@ def _compact_postgresql() -> int:
         return cursor.fetchone()[0]
 
 
+def _expected_sql(member_model, total_model) -> tuple[str, list]:
+    """(scope, period, start, base, bucket, members) of every histogram as recomputed from the balances
+    and the totals, as one SELECT (for a rebuild, and to verify the maintained one)."""
+    qn = connection.ops.quote_name
+    members, totals = qn(member_model._meta.db_table), qn(total_model._meta.db_table)
+    parts, params = [], []
+    for code, column in BASES:
+        col = qn(column)
+        parts.append(f"SELECT 0 AS scope, %s AS period, %s AS start, %s AS base, {bucket_sql(col)} AS bucket, "
+                     f"COUNT(*) AS n FROM {members} WHERE {col} > 0 GROUP BY {bucket_sql(col)}")
+        params += [GLOBAL[1], GLOBAL[2], code]
+        parts.append(f"SELECT scope, period, start, %s, {bucket_sql(col)}, COUNT(*) FROM {totals} "
+                     f"WHERE {col} > 0 GROUP BY scope, period, start, {bucket_sql(col)}")
+        params.append(code)
+    return " UNION ALL ".join(parts), params
+
+
 def rebuild(member_model=None, total_model=None, bucket_model=None) -> int:
     """Recompute every histogram from the balances and the totals (in the caller's transaction, after
     the totals); returns the rows written. Takes models so that a migration can run it."""
@@ -169,47 +186,26 @@ def rebuild(member_model=None, total_model=None, bucket_model=None) -> int:
         from engagement.models import Member as member_model
     total_model, bucket_model = total_model or LeaderboardTotal, bucket_model or LeaderboardBucket
     bucket_model.objects.all().delete()
-    qn = connection.ops.quote_name
-    target = f"INSERT INTO {qn(bucket_model._meta.db_table)} (scope, period, start, base, bucket, members) "
-    written = 0
+    expected, params = _expected_sql(member_model, total_model)
+    target = connection.ops.quote_name(bucket_model._meta.db_table)
     with connection.cursor() as cursor:
-        for code, column in BASES:
-            cursor.execute(
-                f"{target} SELECT 0, %s, %s, %s, b, COUNT(*) FROM (SELECT {bucket_sql(qn(column))} AS b "
-                f"FROM {qn(member_model._meta.db_table)} WHERE {qn(column)} > 0) s GROUP BY b",
-                [GLOBAL[1], GLOBAL[2], code])
-            written += cursor.rowcount
-            cursor.execute(
-                f"{target} SELECT scope, period, start, %s, b, COUNT(*) FROM (SELECT scope, period, start, "
-                f"{bucket_sql(qn(column))} AS b FROM {qn(total_model._meta.db_table)} WHERE {qn(column)} > 0) s "
-                f"GROUP BY scope, period, start, b",
-                [code])
-            written += cursor.rowcount
-    return written
+        cursor.execute(f"INSERT INTO {target} ({', '.join(KEY)}, members) SELECT * FROM ({expected}) e", params)
+        return cursor.rowcount
 
 
 def mismatches(limit: int = 20) -> list[str]:
-    """Buckets whose rows do not add up to the members whose value is in them (empty when exact)."""
-    expected = {}
-    for member_points, member_xp in _member_values():
-        for (code, _), value in zip(BASES, (member_points, member_xp), strict=True):
-            if value > 0:
-                key = (*GLOBAL, code, bucket_of(value))
-                expected[key] = expected.get(key, 0) + 1
-    for scope, period, start, points, xp in LeaderboardTotal.objects.filter(Q(points__gt=0) | Q(xp__gt=0)) \
-            .values_list("scope", "period", "start", "points", "xp").iterator(chunk_size=10_000):
-        for (code, _), value in zip(BASES, (points, xp), strict=True):
-            if value > 0:
-                key = (scope, period, start, code, bucket_of(value))
-                expected[key] = expected.get(key, 0) + 1
-    found = {tuple(k): total for *k, total in _groups().values_list(*KEY, "total").iterator(chunk_size=10_000)}
-    wrong = [f"{k}: histogram {found.get(k, 0)}, actual {expected.get(k, 0)}"
-             for k in sorted(set(found) | set(expected), key=str) if found.get(k, 0) != expected.get(k, 0)]
-    return wrong[:limit] if limit else wrong
-
-
-def _member_values():
+    """Buckets whose rows do not add up to the members whose value is in them (empty when exact), in
+    one query: the recomputed histograms FULL OUTER JOIN the maintained ones."""
     from engagement.models import Member
 
-    return Member.objects.filter(Q(points__gt=0) | Q(xp__gt=0)).values_list("points", "xp").iterator(
-        chunk_size=10_000)
+    expected, params = _expected_sql(Member, LeaderboardTotal)
+    table = config_sql.table(LeaderboardBucket)
+    found = f"SELECT {', '.join(KEY)}, SUM(members) AS n FROM {table} GROUP BY {', '.join(KEY)}"
+    key = ", ".join(f"COALESCE(e.{k}, f.{k})" for k in KEY)
+    same = " AND ".join(f"e.{k} = f.{k}" for k in KEY)
+    sql = (f"SELECT {key}, COALESCE(f.n, 0), COALESCE(e.n, 0) FROM ({expected}) e FULL OUTER JOIN ({found}) f "
+           f"ON {same} WHERE COALESCE(e.n, 0) <> COALESCE(f.n, 0) ORDER BY 1, 2, 3, 4, 5 LIMIT %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return [f"{scope}/{period}/{start}/{base} bucket {bucket}: histogram {found_n}, actual {expected_n}"
+                for scope, period, start, base, bucket, found_n, expected_n in cursor.fetchall()]

@@ -29,7 +29,7 @@ class Command(BaseCommand):
             raise CommandError(f"Ledger mismatch for {len(mismatches)} of {total} member(s).")
         wrong = histogram.mismatches()
         for line in wrong:
-            self.stderr.write(f"rank histogram bucket {line}")
+            self.stderr.write(f"rank histogram {line}")
         if wrong:
             raise CommandError(f"The leaderboards' rank histogram is off in {len(wrong)} bucket(s) (first 20 shown); "
                                "run manage.py rebuild_leaderboards.")
