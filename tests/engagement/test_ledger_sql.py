@@ -104,8 +104,9 @@ def test_award_counts_split_a_day_in_the_project_time_zone(member):
 
 
 # Rule, campaign probe, member lock, key lookup, INSERT entry, UPDATE balances, leaderboard totals
-# upsert; a rule with caps adds its one count. (BEGIN/COMMIT are left out: psycopg sends them itself.)
-AWARD_STATEMENTS = 7
+# upsert, rank histogram rows (sent only when a value changes bucket: always for these small values);
+# a rule with caps adds its one count. (BEGIN/COMMIT are left out: psycopg sends them itself.)
+AWARD_STATEMENTS = 8
 
 
 def _award_statements(member, key: str) -> list[str]:
