@@ -193,6 +193,25 @@ def rebuild(member_model=None, total_model=None, bucket_model=None) -> int:
         return cursor.rowcount
 
 
+def rebuild_boards(*, period: str, start) -> int:
+    """Recompute the histograms of every board of one (period, start), all scopes, from their totals
+    (in the caller's transaction); returns the rows written. For code that rewrites a period's totals
+    wholesale (a season recomputed from its day rows) instead of through the ledger receiver."""
+    LeaderboardBucket.objects.filter(period=period, start=start).delete()
+    table = connection.ops.quote_name(LeaderboardBucket._meta.db_table)
+    totals = connection.ops.quote_name(LeaderboardTotal._meta.db_table)
+    written = 0
+    with connection.cursor() as cursor:
+        for code, column in BASES:
+            col = connection.ops.quote_name(column)
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(KEY)}, members) SELECT scope, period, start, %s, "
+                f"{bucket_sql(col)}, COUNT(*) FROM {totals} WHERE period = %s AND start = %s AND {col} > 0 "
+                f"GROUP BY scope, period, start, {bucket_sql(col)}", [code, period, start])
+            written += cursor.rowcount
+    return written
+
+
 def mismatches(limit: int = 20) -> list[str]:
     """Buckets whose rows do not add up to the members whose value is in them (empty when exact), in
     one query: the recomputed histograms FULL OUTER JOIN the maintained ones."""
