@@ -13,9 +13,17 @@ Usage (not run by CI; the full scale takes a while on 2 cores):
 
     .venv/bin/python bench/leaderboard.py                       # 1,000,000 members, 10,000,000 entries
     .venv/bin/python bench/leaderboard.py --members 50000 --entries 500000 --samples 100
+    .venv/bin/python bench/leaderboard.py --seasons-only --db plaudit_bench_seasons   # seasons and teams
+
+Seasons and teams (always measured; ``--seasons-only`` skips the Redis index and the 24 window boards):
+a running season over the last 90 days and an ended one before it, every member in one of
+``--teams`` teams. Times the season boards (SQL totals of period "s", every metric × scope), the close
+of the ended season (exact recompute, standings, prizes) and its frozen board, and the team board
+(one GROUP BY of the memberships joined to the season totals), next to this month's board.
 """
 
 import argparse
+import datetime as dt
 import io
 import os
 import random
@@ -45,6 +53,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12"))
     parser.add_argument("--reuse", action="store_true", help="Keep the existing database and index.")
     parser.add_argument("--keep-redis", action="store_true", help="Leave the Redis index in place afterwards.")
+    parser.add_argument("--seasons-only", action="store_true", help="Only the season and team boards.")
+    parser.add_argument("--teams", type=int, default=20, help="Teams of the running season (every member joins).")
     return parser.parse_args()
 
 
@@ -122,6 +132,7 @@ def load(args: argparse.Namespace) -> None:
             cursor.execute("SELECT setval('auth_user_id_seq', %s), setval('engagement_member_id_seq', %s)",
                            [args.members, args.members])
         load_entries(cursor, args)
+        load_seasons(cursor, args)
         from engagement.leaderboards import index
 
         with step("leaderboard totals from the ledger (rebuild_totals, indexes built afterwards)"):
@@ -184,6 +195,28 @@ def load_entries(cursor, args: argparse.Namespace) -> None:
             WHERE m.id = s.member_id
             """
         )
+
+
+def load_seasons(cursor, args: argparse.Namespace) -> None:
+    """A running season (the last 90 days and the next 30), an ended one (the 90 days before), and
+    ``--teams`` teams of the running season with every member in one (round robin)."""
+    from django.utils import timezone
+
+    from engagement.leaderboards.periods import local_day
+    from engagement.models import Season, Team
+
+    today = local_day(timezone.now())
+    running = Season.objects.create(slug="running", name="Running", starts=today - dt.timedelta(days=89),
+                                    ends=today + dt.timedelta(days=30))
+    Season.objects.create(slug="ended", name="Ended", starts=today - dt.timedelta(days=179),
+                          ends=today - dt.timedelta(days=90),
+                          prizes=[{"rank_to": 1, "points": 1000, "xp": 100}, {"rank_to": 100, "points": 50, "xp": 0}])
+    teams = [Team.objects.create(season=running, slug=f"t{i}", name=f"Team {i}").pk for i in range(args.teams)]
+    with step(f"{args.members:,} team memberships"):
+        cursor.execute(
+            "INSERT INTO engagement_teammembership (season_id, team_id, member_id, joined) "
+            "SELECT %s, (%s::bigint[])[1 + (id %% %s)], id, now() FROM engagement_member",
+            [running.pk, teams, len(teams)])
 
 
 # --- Timing ---------------------------------------------------------------------------------------------------
@@ -335,6 +368,67 @@ COLUMNS = ("redis_top", "redis_instances", "redis_ids", "redis_rank", "sql_top",
            "sql_json", "sql_rank", "sql_rank_count", "naive_top", "naive_rank")
 
 
+def measure_seasons(args: argparse.Namespace) -> None:
+    from django.db import connection
+
+    from engagement import seasons
+    from engagement.leaderboards import _Spec, leaderboard
+    from engagement.leaderboards.sql import SqlSource
+    from engagement.models import Activity, Member, Season
+
+    running, ended = Season.objects.get(slug="running"), Season.objects.get(slug="ended")
+    activity = Activity.objects.get(slug="a1")
+    n = min(args.samples, 200)
+    print("\nSeasons (SQL; p50 / p99 ms): top-100 with rows | ids only | own rank")
+    for scope in (None, activity):
+        board = {"scope": scope.pk if scope else 0, "period": "s", "start": running.starts}
+        viewers = list(Member.objects.filter(pk__in=viewers_on(board, n)))
+        for metric in METRICS:
+            query = {"metric": metric, "activity": scope, "season": running}
+            spec = _Spec(metric=metric, activity=scope, window="all", at=None, season=running)
+            source = SqlSource(scope=spec.scope, period=spec.period, start=spec.start, base=spec.base)
+            it = iter(viewers * (args.samples + 2))
+            row = [timed(lambda q=query: leaderboard(**q, limit=100), args.samples),
+                   timed(lambda s=source: s.top(100), args.samples),
+                   timed(lambda q=query, it=it: leaderboard(**q, limit=0, viewer=next(it)), args.samples)]
+            print(f"| season {metric:6} | {'activity' if scope else 'global':8} | "
+                  + " | ".join(f"{pct(v, .5):7.2f} {pct(v, .99):7.2f}" for v in row) + " |", flush=True)
+    month_viewers = list(Member.objects.filter(pk__in=viewers_on(
+        {"scope": 0, "period": "m", "start": running.starts.replace(day=1)}, n)))
+    it = iter(month_viewers * (args.samples + 2))
+    month = [timed(lambda: leaderboard(window="month", use_redis=False, limit=100), args.samples),
+             timed(lambda: leaderboard(window="month", use_redis=False, limit=0, viewer=next(it)), args.samples)]
+    print(f"| month (same run) points global | top {pct(month[0], .5):.2f} {pct(month[0], .99):.2f} "
+          f"| rank {pct(month[1], .5):.2f} {pct(month[1], .99):.2f} |")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM engagement_leaderboardtotal WHERE period = 's' AND scope = 0 "
+                       "AND start = %s", [running.starts])
+        print(f"  running season board: {cursor.fetchone()[0]:,} members")
+    team = timed(lambda: seasons.team_board(season=running, live=True), min(args.samples, 20))  # the GROUP BY
+    print(f"Team board ({args.teams} teams, {args.members:,} memberships): p50 {pct(team, .5):.1f} "
+          f"p99 {pct(team, .99):.1f} ms", flush=True)
+    t = time.perf_counter()
+    result = seasons.close_season(season_id=ended.pk)
+    print(f"Close of the ended season: {time.perf_counter() - t:.1f} s, {result.standings:,} standings, "
+          f"{result.prizes} prizes", flush=True)
+    ended.refresh_from_db()
+    frozen_viewers = list(Member.objects.filter(standings_of_bench(ended, n)))
+    it = iter(frozen_viewers * (args.samples + 2))
+    frozen = [timed(lambda: leaderboard(season=ended, limit=100), args.samples),
+              timed(lambda: leaderboard(season=ended, limit=0, viewer=next(it)), args.samples)]
+    print(f"| frozen season points global | top {pct(frozen[0], .5):.2f} {pct(frozen[0], .99):.2f} "
+          f"| rank {pct(frozen[1], .5):.2f} {pct(frozen[1], .99):.2f} |", flush=True)
+
+
+def standings_of_bench(season, n: int):
+    from django.db.models import Q
+
+    from engagement.models import SeasonStanding
+
+    ids = list(SeasonStanding.objects.filter(season=season).order_by("?").values_list("member_id", flat=True)[:n])
+    return Q(pk__in=ids or [1])
+
+
 def report(row: dict) -> None:
     def cell(key):
         values = row.get(key)
@@ -377,6 +471,9 @@ def main() -> None:
 
         with step("migrate (a reused database may predate this code's migrations)"):
             call_command("migrate", verbosity=0)
+    if args.seasons_only:
+        measure_seasons(args)
+        return
     if args.reuse and redis_index.is_ready():
         print("  reusing the Redis index")
     else:
@@ -395,6 +492,7 @@ def main() -> None:
           "rank_count = the SQL rank by index COUNT (before)")
     print(f"| metric | scope | window | {' | '.join(COLUMNS)} |")
     summarise(measure(args))
+    measure_seasons(args)
     if not args.keep_redis:
         client = redis_index.client()
         for key in client.scan_iter(match="bench:lb:*", count=1000):

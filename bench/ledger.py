@@ -13,6 +13,7 @@ with no ORM, no signals and no Python domain logic: what the ORM path can approa
 import argparse
 import json
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -22,7 +23,8 @@ from queue import Empty
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import recreate_database, setup_django, summary  # noqa: E402
 
-DB_NAME = "plaudit_bench_ledger"
+# BENCH_DB: another name, when several people bench on one PostgreSQL.
+DB_NAME = os.environ.get("BENCH_DB", "plaudit_bench_ledger")
 # Tasks enqueued after commit (achievement evaluation, leaderboard index) go to an in-memory broker,
 # as they would go to Redis in production, instead of running inline in the measured process.
 DJANGO_ENV = {"CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_BROKER_URL": "memory://", "REDIS_URL": ""}

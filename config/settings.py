@@ -82,7 +82,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp, with the header built once per process (config/csp.py).
+    "config.csp.CSPMiddleware",
     # Last, as axes asks: turns a login that axes refused into the lockout answer (config/lockout.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -117,6 +118,13 @@ if DATABASE_URL:
     # and replaced at the start of the next request instead of failing it.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
                                                   conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a health check that skips Django's SELECT 1 while the kept connection's
+        # socket shows nothing wrong (config/db/base.py): one round trip less on every request.
+        DATABASES["default"]["ENGINE"] = "config.db"
+    # Behind a transaction-pooling PgBouncer a named cursor (Django's .iterator() on PostgreSQL) would
+    # outlive the transaction its server connection belongs to (docs/operations.md, "Sizing").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 else:
     DATABASES = {
         "default": {
@@ -255,7 +263,8 @@ SILENCED_SYSTEM_CHECKS = [] if env_bool("SECURE_HSTS_PRELOAD", False) or DEBUG e
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's, with its lookup written by hand: it runs on every API request (config/authentication.py).
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -295,6 +304,9 @@ SPECTACULAR_SETTINGS = {
 ENGAGEMENT_LEVEL_CAP = env_int("ENGAGEMENT_LEVEL_CAP", 200, minimum=1)
 ENGAGEMENT_AVATAR_HOSTS = env_list("ENGAGEMENT_AVATAR_HOSTS", "api.dicebear.com,robohash.org,www.gravatar.com")
 ENGAGEMENT_AVATAR_MAX_BYTES = env_int("ENGAGEMENT_AVATAR_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# Referral credit (docs/referrals.md): points for each side when the invitee first earns; 0 turns a side off.
+ENGAGEMENT_REFERRAL_INVITER_POINTS = env_int("ENGAGEMENT_REFERRAL_INVITER_POINTS", 50, minimum=0)
+ENGAGEMENT_REFERRAL_INVITEE_POINTS = env_int("ENGAGEMENT_REFERRAL_INVITEE_POINTS", 25, minimum=0)
 # Per-member, per-reason rate limits for recorded actions (the original service's limits).
 ENGAGEMENT_ACTION_RATES = {"comment_create": "20/min", "comment_reacted": "60/min", "poll_vote": "60/min"}
 # Overrides of the per-caller API rate limits (defaults and scopes in engagement/conf.py), e.g.
@@ -308,6 +320,9 @@ ENGAGEMENT_SPAM_BURST = env_int("ENGAGEMENT_SPAM_BURST", 10, minimum=1)
 ENGAGEMENT_SPAM_BURST_WINDOW = env_int("ENGAGEMENT_SPAM_BURST_WINDOW", 60, minimum=0)
 # Largest reward picture an admin may upload (rewards/images.py).
 REWARDS_IMAGE_MAX_BYTES = env_int("REWARDS_IMAGE_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+# Ledger reasons whose awards make a day "active" for streaks (engagement/streaks.py); empty: every
+# earning reason. Spending, refunds, admin adjustments and achievement unlocks never count.
+ENGAGEMENT_STREAK_REASONS = env_list("ENGAGEMENT_STREAK_REASONS")
 ENGAGEMENT_LEADERBOARD_REDIS = env_bool("ENGAGEMENT_LEADERBOARD_REDIS", bool(REDIS_URL))
 
 POINT_SYSTEM_API_KEY = env_str("POINT_SYSTEM_API_KEY")

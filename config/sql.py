@@ -57,13 +57,16 @@ def placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def for_update() -> str:
+def for_update(of: str | None = None) -> str:
     """`` FOR NO KEY UPDATE`` where the backend has row locks; nothing on SQLite, whose IMMEDIATE
     transactions serialise writers instead. NO KEY: our hot paths never change a key, and a plain FOR
     UPDATE would also block the KEY SHARE locks that foreign-key checks take when rows pointing at the
-    locked one are inserted (the check-in race tests found a deadlock that way)."""
+    locked one are inserted (the check-in race tests found a deadlock that way). ``of``: lock only the
+    rows of this alias (a join that merely reads another table)."""
     conn = db()
-    return " " + conn.ops.for_update_sql(no_key=True) if conn.features.has_select_for_update else ""
+    if not conn.features.has_select_for_update:
+        return ""
+    return " " + conn.ops.for_update_sql(no_key=True, of=(quote(of),) if of else ())
 
 
 @cache
@@ -133,6 +136,9 @@ def execute(sql: str, params):
     if conn.vendor != "postgresql":
         wrapper = conn.cursor()
     else:
+        # As Django's own cursors do: a kept connection the server dropped is replaced before the
+        # request's first statement (CONN_HEALTH_CHECKS; a no-op once checked in this request).
+        conn.close_if_health_check_failed()
         conn.ensure_connection()
         conn.validate_thread_sharing()
         raw = conn.connection
@@ -148,3 +154,26 @@ def execute(sql: str, params):
 
 def fetch(sql: str, params) -> list[tuple]:
     return execute(sql, params).fetchall()
+
+
+@cache
+def _insert_sql(model, names: tuple[str, ...], count: int) -> str:
+    row = f"({placeholders(len(names))})"
+    return (f"INSERT INTO {table(model)} ({columns(model, names=names)}) VALUES {', '.join([row] * count)} "
+            f"RETURNING {quote(model._meta.pk.column)}")
+
+
+def insert(objs: list, names: tuple[str, ...] | None = None) -> list:
+    """INSERT unsaved instances of one model in one statement, as ``save()`` would write the fields
+    ``names`` (default: every concrete field but the primary key; ``pre_save`` first, so ``auto_now``
+    and the like apply), and set their primary keys. No signals, no ``save()`` overrides: only for
+    models that have neither."""
+    model, conn = type(objs[0]), db()
+    names = names or tuple(f.name for f in model._meta.concrete_fields if not f.primary_key)
+    fields = _fields(model, names)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in objs for f in fields]
+    rows = fetch(_insert_sql(model, names, len(objs)), params)
+    for obj, (pk,) in zip(objs, rows, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, conn.alias
+    return objs

@@ -11,6 +11,13 @@ def run_outbox_task(*, outbox_id: int) -> bool:
     return outbox.run(outbox_id=outbox_id)
 
 
+@shared_task(name="plaudit.outbox.run_many", acks_late=True, ignore_result=True)
+def run_outbox_tasks(*, outbox_ids: list[int]) -> int:
+    """The rows one change recorded, in one message (a publish costs more CPU than the rows' INSERT).
+    Each row still runs in its own transaction; one that fails is left to the sweep."""
+    return sum(outbox.run(outbox_id=outbox_id) for outbox_id in outbox_ids)
+
+
 @shared_task(name="plaudit.outbox.sweep", ignore_result=True)
 def sweep_outbox() -> int:
     return outbox.sweep()

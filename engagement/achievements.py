@@ -11,7 +11,7 @@ from django.utils import timezone
 from config import outbox
 from engagement import services
 from engagement.achievement_rules import MemberFacts, Progress, progress
-from engagement.models import Achievement, LedgerEntry, Member, MemberAchievement
+from engagement.models import Achievement, AchievementCategory, LedgerEntry, Member, MemberAchievement
 
 log = logging.getLogger(__name__)
 REASON_PREFIX = "achievement:"
@@ -44,6 +44,7 @@ class Triggers:
     on_points: bool
     on_xp: bool
     on_activity: bool
+    on_streak: bool
 
 
 def _collect(rule: dict, found: dict) -> None:
@@ -55,6 +56,7 @@ def _collect(rule: dict, found: dict) -> None:
     found["on_points"] |= kind in ("points", "streak")
     found["on_xp"] |= kind in ("level", "xp", "streak")
     found["on_activity"] |= kind == "distinct_activities"
+    found["on_streak"] |= kind == "streak_days"
 
 
 _triggers_cache: tuple[float, Triggers] | None = None
@@ -65,12 +67,25 @@ def triggers() -> Triggers:
     global _triggers_cache
     now = time.monotonic()
     if _triggers_cache is None or now - _triggers_cache[0] > TRIGGERS_TTL:
-        found = {"reasons": set(), "on_points": False, "on_xp": False, "on_activity": False}
-        for rule in Achievement.objects.filter(active=True).values_list("rule", flat=True):
-            if isinstance(rule, dict):
-                _collect(rule, found)
-        _triggers_cache = (now, Triggers(frozenset(found.pop("reasons")), **found))
+        _triggers_cache = (now, triggers_of(Achievement.objects.filter(active=True).values_list("rule", flat=True)))
     return _triggers_cache[1]
+
+
+def triggers_of(rules) -> Triggers:
+    """What entries can move any of ``rules`` (challenges ask this of their own rules too)."""
+    found = {"reasons": set(), "on_points": False, "on_xp": False, "on_activity": False, "on_streak": False}
+    for rule in rules:
+        if isinstance(rule, dict):
+            _collect(rule, found)
+    return Triggers(frozenset(found.pop("reasons")), **found)
+
+
+def entry_moves(entry: LedgerEntry, t: Triggers) -> bool:
+    # streak_days rules read the best streak, which only an entry that lengthened it can move (the
+    # award service sets ``streak_best_grew``), so most entries of a day enqueue nothing for them.
+    return (entry.reason in t.reasons or (t.on_points and entry.points > 0) or (t.on_xp and entry.xp > 0)
+            or (t.on_activity and entry.activity_id is not None)
+            or (t.on_streak and getattr(entry, "streak_best_grew", False)))
 
 
 def clear_triggers() -> None:
@@ -89,9 +104,7 @@ def moves_achievements(entry: LedgerEntry) -> bool:
     triggers: the evaluation that wrote it re-checks the member itself (level- or XP-based rules)."""
     if entry.reason.startswith(REASON_PREFIX):
         return False
-    t = triggers()
-    return (entry.reason in t.reasons or (t.on_points and entry.points > 0) or (t.on_xp and entry.xp > 0)
-            or (t.on_activity and entry.activity_id is not None))
+    return entry_moves(entry, triggers())
 
 
 def _unlock(*, member: Member, achievement: Achievement, at: datetime) -> MemberAchievement | None:
@@ -150,13 +163,30 @@ def statuses(*, member: Member) -> list[Status]:
     unlocks = {u.achievement_id: u for u in MemberAchievement.objects.filter(member=member)}
     shown = Achievement.objects.filter(active=True) | Achievement.objects.filter(pk__in=unlocks)
     result = []
-    for achievement in shown.distinct().order_by("position", "id"):
+    for achievement in shown.distinct().select_related("category").order_by("position", "id"):
         current = progress(achievement.rule, facts)
         unlock = unlocks.get(achievement.pk)
         if unlock is not None and not current.met:
             current = Progress(current.target, current.target)  # met once, e.g. before an admin raised it
         result.append(Status(achievement, current, unlock))
     return result
+
+
+@dataclass
+class Group:
+    category: AchievementCategory | None
+    statuses: list[Status]
+
+
+def grouped(items: list[Status]) -> list[Group]:
+    """``items`` grouped by category (categories in their order, the uncategorised last)."""
+    groups: dict[int | None, Group] = {}
+    for status in items:
+        category = status.achievement.category
+        key = category.pk if category else None
+        groups.setdefault(key, Group(category, [])).statuses.append(status)
+    return sorted(groups.values(), key=lambda g: (1, 0, 0) if g.category is None
+                  else (0, g.category.position, g.category.pk))
 
 
 def counters(*, member: Member) -> dict[str, int]:

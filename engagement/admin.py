@@ -1,14 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from config.admin_readonly import ReadOnlyAdmin
 from config.errors import DomainError
-from engagement import services
+from engagement import services, streaks
 from engagement.leaderboards.index import set_visibility
 from engagement.models import Activity, EarningRule, LedgerEntry, Member
+from engagement.streaks_admin import StreakFilter, StreakReadouts
 
 
 class AdjustForm(forms.Form):
@@ -17,16 +19,24 @@ class AdjustForm(forms.Form):
     note = forms.CharField(max_length=200, help_text="Why (kept in the entry's meta and shown in the audit).")
 
 
+class MemberActionForm(ActionForm):
+    freezes = forms.IntegerField(min_value=1, max_value=streaks.MAX_FREEZE_GRANT, required=False, initial=1,
+                                 label="Freezes", help_text="For “Grant streak freezes”.")
+
+
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(StreakReadouts, admin.ModelAdmin):
+    action_form = MemberActionForm
+    actions = ["grant_streak_freezes"]
     list_display = ["__str__", "user", "points", "xp", "level", "external_id", "show_on_leaderboard", "banned",
                     "created"]
     list_select_related = ["user"]
     search_fields = ["username", "user__username", "user__email", "user__first_name", "user__last_name"]
-    list_filter = ["avatar_upload_unlocked", "show_on_leaderboard", "banned"]
+    list_filter = ["avatar_upload_unlocked", "show_on_leaderboard", "banned", StreakFilter]
     raw_id_fields = ["user"]
-    # Balances are a cache of the ledger; they move only through services (see the adjust page).
-    readonly_fields = ["points", "xp", "level", "banned", "banned_until", "created"]
+    # Balances are a cache of the ledger; they move only through services (see the adjust page). So is
+    # the streak (engagement.streaks); freezes are granted with the action on the member list.
+    readonly_fields = ["points", "xp", "level", "banned", "banned_until", "created", *StreakReadouts.streak_fields]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -91,5 +101,12 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
 
 
-# Registered by import: achievements, unlocks and campaigns; bans and the unban request queue.
-from engagement import admin_achievements, admin_moderation  # noqa: E402, F401
+# Registered by import: achievements, unlocks and campaigns; challenges and their completions; bans and
+# the unban request queue; referrals; seasons, standings and teams.
+from engagement import (  # noqa: E402, F401
+    admin_achievements,
+    admin_challenges,
+    admin_moderation,
+    admin_referrals,
+    admin_seasons,
+)

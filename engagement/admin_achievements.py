@@ -11,7 +11,7 @@ from config import outbox
 from config.admin_readonly import ReadOnlyAdmin
 from config.forms import JSONField
 from engagement.achievement_rules import validate_rule
-from engagement.models import Achievement, Campaign, MemberAchievement
+from engagement.models import Achievement, AchievementCategory, Campaign, MemberAchievement
 from engagement.tasks import evaluate_achievements
 
 
@@ -33,21 +33,30 @@ class RuleField(JSONField):
 
 
 class AchievementForm(forms.ModelForm):
-    rule = RuleField(help_text='Types: reason_count (reason, min), checkins, level, points, xp, distinct_activities '
-                               '(min), streak (days); combine with {"all": [...]} or {"any": [...]}.')
+    rule = RuleField(help_text='Types: reason_count (reason, min), checkins, level, points, xp, distinct_activities, '
+                               'streak_days (min), streak (days); combine with {"all": [...]} or {"any": [...]}.')
 
     class Meta:
         model = Achievement
-        fields = ["code", "title", "description", "icon", "points", "xp", "rule", "active", "position"]
+        fields = ["code", "title", "description", "category", "icon", "points", "xp", "rule", "active", "position"]
+
+
+@admin.register(AchievementCategory)
+class AchievementCategoryAdmin(admin.ModelAdmin):
+    list_display = ["slug", "title", "icon", "position"]
+    list_editable = ["position"]
+    search_fields = ["slug", "title"]
+    prepopulated_fields = {"slug": ["title"]}
 
 
 @admin.register(Achievement)
 class AchievementAdmin(admin.ModelAdmin):
     form = AchievementForm
-    list_display = ["code", "title", "points", "xp", "active", "position"]
+    list_display = ["code", "title", "category", "points", "xp", "active", "position"]
     list_editable = ["active", "position"]
+    list_select_related = ["category"]
     search_fields = ["code", "title"]
-    list_filter = ["active"]
+    list_filter = ["active", "category"]
 
 
 @admin.register(MemberAchievement)

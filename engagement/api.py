@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -16,7 +16,7 @@ from config import lockout, ratelimit
 from config.idempotency import idempotency_key
 from config.parsers import FormParser, MultiPartParser
 from config.permissions import has_perm
-from engagement import handles, leaderboards, profiles, selectors, services, spam
+from engagement import api_seasons, handles, leaderboards, profiles, selectors, services, spam
 from engagement.errors import CapReached, DomainError
 from engagement.leaderboards import index as leaderboard_index
 from engagement.models import Member
@@ -229,8 +229,12 @@ class LeaderboardView(APIView):
         limit = serializers.IntegerField(min_value=1, default=20)
         activity = serializers.CharField(required=False, max_length=100)
         window = serializers.ChoiceField(choices=leaderboards.WINDOWS, default="all")
+        season = serializers.SlugField(required=False, max_length=64)
+        team = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(parameters=[QuerySerializer], responses=LeaderboardSerializer)
+    @extend_schema(parameters=[QuerySerializer], responses=PolymorphicProxySerializer(
+        component_name="LeaderboardOrTeams", serializers=[LeaderboardSerializer, api_seasons.TeamLeaderboardSerializer],
+        resource_type_field_name=None))
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -243,6 +247,8 @@ class LeaderboardView(APIView):
             if activity is None:
                 raise DomainError("No such activity.", code="activity_not_found", status_code=404)
         viewer = member_for_user(request.user) if request.user.is_authenticated else None
+        if data.get("season") or data["team"]:
+            return api_seasons.season_leaderboard(self, request, data, activity, viewer)
         board = leaderboards.leaderboard(metric=data["metric"], activity=activity, window=data["window"],
                                          limit=data["limit"], viewer=viewer)
         return Response({

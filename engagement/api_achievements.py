@@ -10,6 +10,13 @@ from engagement.services import member_for_user
 from engagement.throttles import EngagementRate
 
 
+class AchievementCategorySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    title = serializers.CharField(source="display_title")
+    icon = serializers.CharField()
+    position = serializers.IntegerField()
+
+
 class AchievementsView(APIView):
     throttle_classes = [EngagementRate]
     rate_scope = "achievements"
@@ -29,6 +36,8 @@ class AchievementsView(APIView):
         achieved = serializers.SerializerMethodField()
         achieved_at = serializers.DateTimeField(source="unlocked.unlocked_at", default=None)
         progress = serializers.SerializerMethodField()
+        # Added after the contract (additive: clients that do not know it ignore it); null when uncategorised.
+        category = AchievementCategorySerializer(source="achievement.category", allow_null=True)
 
         def get_achieved(self, status) -> bool:
             return status.unlocked is not None

@@ -21,9 +21,10 @@ class Boost:
                 "xp_multiplier": str(c.xp_multiplier)}
 
 
-def running(*, reason: str, at: datetime) -> list[Campaign]:
-    """Active campaigns boosting ``reason`` at ``at``. Usually none, and that costs one indexed probe."""
-    if not ledger_sql.any_campaign_running(at):
+def running(*, reason: str, at: datetime, probed: bool = False) -> list[Campaign]:
+    """Active campaigns boosting ``reason`` at ``at``. Usually none, and that costs one indexed probe
+    (``probed``: the caller's probe already found one running, as award's first statement does)."""
+    if not probed and not ledger_sql.any_campaign_running(at):
         return []
     live = list(Campaign.objects.filter(active=True, starts_at__lte=at, ends_at__gt=at))
     if not live:
@@ -40,9 +41,9 @@ def _times(amount: int, multiplier: Decimal) -> int:
     return int((Decimal(amount) * multiplier).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-def boost(*, reason: str, points: int, xp: int, at: datetime) -> Boost | None:
+def boost(*, reason: str, points: int, xp: int, at: datetime, probed: bool = False) -> Boost | None:
     """The amounts after the best running campaign for ``reason`` (campaigns do not stack), or None."""
-    campaigns = running(reason=reason, at=at)
+    campaigns = running(reason=reason, at=at, probed=probed)
     if not campaigns:
         return None
     best = max(campaigns, key=lambda c: (c.points_multiplier, c.xp_multiplier, -c.pk))

@@ -14,7 +14,11 @@ DEFAULT_RATES = {
     "username_suggestions": "30/min",
     "transactions": "60/min",
     "achievements": "60/min",
+    "challenges": "60/min",
+    "streak": "120/min",
     "leaderboard": "120/min",
+    "seasons": "120/min",
+    "teams_write": "30/min",
     "rewards": "120/min",
     "redemptions": "60/min",
     "events": "1200/min",
@@ -25,3 +29,10 @@ DEFAULT_RATES = {
 def rate(name: str) -> str | None:
     """The rate of scope ``name`` (ENGAGEMENT_RATES over the defaults), or None for no limit."""
     return {**DEFAULT_RATES, **getattr(settings, "ENGAGEMENT_RATES", {})}.get(name)
+
+
+def team_board_cache_seconds() -> int:
+    """How long a team board's sums are reused (ENGAGEMENT_TEAM_BOARD_CACHE_SECONDS, default 5; 0 = off).
+    The sums are one GROUP BY over every membership of the season: a big screen refreshing every few
+    seconds and every /me/ page would otherwise repeat it."""
+    return int(getattr(settings, "ENGAGEMENT_TEAM_BOARD_CACHE_SECONDS", 5))

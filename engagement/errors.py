@@ -3,7 +3,7 @@
 from config.errors import DomainError
 
 __all__ = ["CapReached", "DomainError", "IdempotencyConflict", "InsufficientPoints", "LedgerError", "MemberBanned",
-           "ProfileError", "SelfAwardForbidden", "UnknownReason"]
+           "ProfileError", "ReferralError", "SelfAwardForbidden", "UnknownReason"]
 
 
 class LedgerError(DomainError):
@@ -52,3 +52,10 @@ class MemberBanned(DomainError):
     def __init__(self, *, until):
         when = f"until {until.isoformat()}" if until is not None else "until an admin lifts the ban"
         super().__init__(f"Your account is banned {when}.", until=until.isoformat() if until else None)
+
+
+class ReferralError(DomainError):
+    """An invite code was refused (the code names why: unknown, self, too late, already recorded, …)."""
+
+    status_code = 409
+    default_code = "referral_refused"

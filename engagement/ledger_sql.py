@@ -61,6 +61,24 @@ def any_campaign_running(at) -> bool:
 
 
 @cache
+def _rule_and_campaign_sql() -> str:
+    r = lambda name: f"r.{sql.column(EarningRule, name)}"  # noqa: E731
+    # One row whatever the rule table holds: the LEFT JOIN from a one-row constant fills the rule's
+    # columns with NULLs when the reason has no active rule.
+    return (f"SELECT {sql.columns(EarningRule, 'r', RULE_FIELDS)}, EXISTS ({_campaign_probe_sql()}) "
+            f"FROM (SELECT 1 AS one) o LEFT JOIN {sql.table(EarningRule)} r "
+            f"ON {r('reason')} = %s AND {r('active')}")
+
+
+def rule_and_campaign(reason: str, at) -> tuple[EarningRule | None, bool]:
+    """``active_rule(reason)`` and ``any_campaign_running(at)`` in one round trip: every award asks both."""
+    value = sql.prep(Campaign, "starts_at", at)
+    row = sql.fetch(_rule_and_campaign_sql(), [value, value, reason])[0]
+    rule = sql.build(EarningRule, row[:-1], RULE_FIELDS) if row[0] is not None else None
+    return rule, bool(row[-1])
+
+
+@cache
 def _awards_sql(lifetime: bool) -> str:
     e = lambda name: sql.column(LedgerEntry, name)  # noqa: E731
     where = f"{e('member')} = %s AND {e('reason')} = %s"
@@ -127,6 +145,39 @@ def move_balance(*, member_id: int, points: int, xp: int, level: int, guarded: b
     balance covers a removal (False, and nothing written, if it does not)."""
     params = [points, xp, level, member_id] + ([-points] if guarded else [])
     return sql.execute(_move_balance_sql(guarded), params).rowcount == 1
+
+
+@cache
+def _write_entry_sql(guarded: bool) -> str:
+    # PostgreSQL only (SQLite has no data-modifying WITH): the INSERT and the balance UPDATE in one round
+    # trip. The UPDATE runs only if the INSERT wrote a row, so a taken key still writes nothing at all.
+    m = lambda name: sql.column(Member, name)  # noqa: E731
+    guard = f" AND {m('points')} >= %s" if guarded else ""
+    insert = _insert_entry_sql()
+    move = (f"UPDATE {sql.table(Member)} SET {m('points')} = {m('points')} + %s, {m('xp')} = {m('xp')} + %s, "
+            f"{m('level')} = %s WHERE {m('id')} = %s AND EXISTS (SELECT 1 FROM e){guard} RETURNING 1")
+    return f"WITH e AS ({insert}), b AS ({move}) SELECT (SELECT * FROM e), (SELECT COUNT(*) FROM b)"
+
+
+def write_entry(entry: LedgerEntry, *, level: int, guarded: bool) -> tuple[bool, bool]:
+    """``insert_entry(entry)`` then ``move_balance`` by the entry's points and XP: (inserted, moved).
+    Nothing is written unless both happen, except a refused move (moved False) after the INSERT, which
+    the caller's transaction rolls back as it would after the two statements."""
+    if sql.db().vendor != "postgresql":
+        if not insert_entry(entry):
+            return False, False
+        moved = move_balance(member_id=entry.member_id, points=entry.points, xp=entry.xp, level=level,
+                             guarded=guarded)
+        return True, moved
+    db = sql.db()
+    params = [field.get_db_prep_save(getattr(entry, field.attname), db) for field in _entry_fields()]
+    params += [entry.points, entry.xp, level, entry.member_id] + ([-entry.points] if guarded else [])
+    entry_id, moved = sql.fetch(_write_entry_sql(guarded), params)[0]
+    if entry_id is None:
+        return False, False
+    entry.pk = entry_id
+    entry._state.adding, entry._state.db = False, db.alias
+    return True, moved == 1
 
 
 @cache

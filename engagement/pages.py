@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from engagement import achievements, leaderboards, levels
+from engagement import achievements, challenges, leaderboards, levels, referrals, seasons, streaks
 from engagement.services import member_for_user
 
 AVATAR_STYLE_URL = "https://api.dicebear.com/9.x/thumbs/svg?seed={seed}"
@@ -41,6 +41,12 @@ def _board_query(request) -> dict:
     }
 
 
+def _invite(member) -> dict:
+    code = referrals.code_for(member=member).code
+    return {"code": code, "link": referrals.invite_link(code), **referrals.invitation_counts(member=member),
+            "inviter_points": referrals.inviter_points(), "invitee_points": referrals.invitee_points()}
+
+
 @require_GET
 @login_required
 def fan_zone(request):
@@ -50,7 +56,9 @@ def fan_zone(request):
     return render(request, "engagement/fanzone.html", {
         "member": member,
         "level": _level_progress(member),
-        "statuses": achievements.statuses(member=member),
+        "achievement_groups": achievements.grouped(achievements.statuses(member=member)),
+        "streak": streaks.status(member=member),
+        "challenges": challenges.statuses(member=member),
         "board": board,
         "me_listed": board.me is not None and any(row.member.pk == member.pk for row in board.items),
         "query": query,
@@ -59,4 +67,22 @@ def fan_zone(request):
         "avatar_hosts": settings.ENGAGEMENT_AVATAR_HOSTS,
         "random_avatar": AVATAR_STYLE_URL.format(seed=secrets.token_hex(6)),
         "page_data": _page_data(member),
+        "invite": _invite(member),
+        "season": season_summary(member),
     })
+
+
+def season_summary(member) -> dict | None:
+    """The running season on /me/: its name and last day, the member's rank and points in it, their team."""
+    season = seasons.current_season()
+    if season is None:
+        return None
+    board = leaderboards.leaderboard(season=season, limit=1, viewer=member)
+    current = seasons.membership(season=season, member=member)
+    teams = seasons.team_board(season=season)
+    team_row = None
+    if current is not None:
+        team_row = next((r for r in teams if r.team.pk == current.team_id), None)
+    # Joining and leaving are open until the season's last day (the API refuses later with season_closed).
+    return {"season": season, "me": board.me, "team": team_row, "teams": teams,
+            "can_change_team": seasons.state(season) in ("upcoming", "active")}

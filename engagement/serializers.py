@@ -102,7 +102,8 @@ class AdminLeaderboardRowSerializer(LeaderboardRowSerializer):
 
 class LeaderboardSerializer(serializers.Serializer):
     metric = serializers.CharField()
-    window = serializers.CharField()
+    window = serializers.CharField(help_text='"season" on a season board.')
+    season = serializers.CharField(required=False, help_text="The season's slug, on a season board only.")
     activity = serializers.CharField(allow_null=True)
     items = LeaderboardRowSerializer(many=True)
     me = LeaderboardRowSerializer(allow_null=True)

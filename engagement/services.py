@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from engagement import campaigns, ledger_sql, levels
+from engagement import campaigns, ledger_sql, levels, streaks
 from engagement.errors import (
     CapReached,
+    DomainError,
     IdempotencyConflict,
     InsufficientPoints,
     LedgerError,
@@ -91,21 +92,25 @@ class _KeyTaken(Exception):
     """The entry's idempotency key was written by another transaction after we looked it up."""
 
 
-def _write(*, member: Member, points: int, xp: int, fields: dict) -> LedgerEntry:
-    """Insert the entry, then move the cached balances (the SQL of F() increments), under the member
-    lock. The INSERT comes first so that an idempotency-key race with another member's request (the
-    unique index) writes nothing at all; a refused balance UPDATE raises, and the service's atomic
-    block rolls the entry back with it."""
+def _write(*, member: Member, points: int, xp: int, fields: dict, streak: streaks.Plan | None = None) -> LedgerEntry:
+    """Insert the entry, then move the cached balances (the SQL of F() increments) and the streak,
+    under the member lock (entry and balances in one round trip on PostgreSQL). The INSERT comes first
+    so that an idempotency-key race with another member's request (the unique index) writes nothing at
+    all; a refused balance UPDATE raises, and the service's atomic block rolls the entry back with it."""
     entry = LedgerEntry(member=member, points=points, xp=xp, **fields)
-    if not ledger_sql.insert_entry(entry):
-        raise _KeyTaken
     level = max(member.level, levels.level_for_xp(member.xp + xp))
-    if not ledger_sql.move_balance(member_id=member.pk, points=points, xp=xp, level=level,
-                                   guarded=balance_guard(points)):
+    inserted, moved = ledger_sql.write_entry(entry, level=level, guarded=balance_guard(points))
+    if not inserted:
+        raise _KeyTaken
+    if not moved:
         raise InsufficientPoints("Not enough points.", balance=member.points)
     member.points += points
     member.xp += xp
     member.level = level
+    if streak is not None:
+        streaks.apply(streak, at=fields["created"])
+    # Read by the achievements receiver: only a longer best streak can meet a streak_days rule.
+    entry.streak_best_grew = streak is not None and streak.best_grew
     entry.replayed = False
     ledger_entry_posted.send(sender=LedgerEntry, entry=entry, member=member)
     return entry
@@ -139,17 +144,20 @@ def _post(
         activity=activity and activity.pk,
     )
     holder = member if locked else lock_member(member.pk)
-    if (entry := _replayed(idempotency_key, request_hash)) is not None:
-        return entry
+    # No key lookup up front: the key's unique index answers replays at the INSERT (``_KeyTaken``), and
+    # a refusal below looks the key up before it is raised, so a replay is answered even when its first
+    # request has since used up a cap or the balance. Most writes are first requests: they save a round
+    # trip, and a replay costs the same statements as before plus its refused INSERT.
+    try:
+        _judge(holder=holder, operation=operation, points=points, rule=rule, at=at)
+    except DomainError:
+        if (entry := _replayed(idempotency_key, request_hash)) is not None:
+            return entry
+        raise
+    # Decided here, under the member lock, with the other checks; written by _write with the entry.
+    streak = None
     if operation == "award":
-        # Every earning path ends here (engagement API, claims, check-in rules, staff awards, the Point
-        # System protocol, achievements), and the locked row carries the ban: no path can miss it and
-        # none pays a query for it. A replay above still answers: it earns nothing new.
-        refuse_if_banned(holder, at=at)
-    if rule is not None:
-        _check_caps(member=holder, rule=rule, at=at)
-    if points < 0 and holder.points < -points:
-        raise InsufficientPoints("Not enough points.", balance=holder.points)
+        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at)
     fields = {
         "reason": reason,
         "activity": activity,
@@ -160,15 +168,28 @@ def _post(
         "created": at,
     }
     try:
-        entry = _write(member=holder, points=points, xp=xp, fields=fields)
+        entry = _write(member=holder, points=points, xp=xp, fields=fields, streak=streak)
     except _KeyTaken:
-        # Another member's request took the key first (same-member replays wait on the member lock
-        # and were answered above): answer with its entry, or a conflict.
+        # The key is taken: by this member's first request (a replay; it committed before our lock was
+        # granted) or by another member's: answer with its entry, or a conflict.
         if (entry := _replayed(idempotency_key, request_hash)) is not None:
             return entry
         raise IdempotencyConflict("This idempotency key was already used for a different request.") from None
     member.points, member.xp, member.level = holder.points, holder.xp, holder.level
     return entry
+
+
+def _judge(*, holder: Member, operation: str, points: int, rule: EarningRule | None, at: datetime) -> None:
+    """Every refusal a write can meet, decided on the locked row."""
+    if operation == "award":
+        # Every earning path ends here (engagement API, claims, check-in rules, staff awards, the Point
+        # System protocol, achievements), and the locked row carries the ban: no path can miss it and
+        # none pays a query for it. A replay still answers (``_post``): it earns nothing new.
+        refuse_if_banned(holder, at=at)
+    if rule is not None:
+        _check_caps(member=holder, rule=rule, at=at)
+    if points < 0 and holder.points < -points:
+        raise InsufficientPoints("Not enough points.", balance=holder.points)
 
 
 def refuse_self_award(*, actor, member: Member) -> None:
@@ -186,7 +207,6 @@ def _positive(name: str, value: int, *, allow_zero: bool = False) -> int:
     return value
 
 
-@transaction.atomic
 def award(
     *,
     member: Member,
@@ -198,14 +218,25 @@ def award(
     meta: dict | None = None,
     idempotency_key: str | None = None,
     at: datetime | None = None,
+    savepoint: bool = True,
 ) -> LedgerEntry:
     """Award points and XP for ``reason``.
 
     With no amounts, the reason's active earning rule gives them (UnknownReason if there is none).
     Explicit amounts override the rule's; XP defaults to the points. A rule's daily and lifetime caps
     apply either way and raise CapReached (code ``daily_cap_reached`` / ``lifetime_cap_reached``).
+
+    ``savepoint=False``: the caller runs us inside its own transaction and lets any error of ours end
+    that transaction (a QR claim does); we then take no savepoint, which costs two round trips.
     """
-    rule = ledger_sql.active_rule(reason)
+    with transaction.atomic(savepoint=savepoint):
+        return _award(member=member, reason=reason, points=points, xp=xp, activity=activity, actor=actor,
+                      meta=meta, idempotency_key=idempotency_key, at=at)
+
+
+def _award(*, member, reason, points, xp, activity, actor, meta, idempotency_key, at) -> LedgerEntry:
+    at = at or timezone.now()
+    rule, campaign_running = ledger_sql.rule_and_campaign(reason, at)
     if points is None:
         if rule is None:
             raise UnknownReason(f"No active earning rule for '{reason}'.")
@@ -214,8 +245,9 @@ def award(
     xp = _positive("xp", points if xp is None else xp, allow_zero=True)
     if points == 0 and xp == 0:
         raise LedgerError("An award must move points or XP.", code="invalid_amount")
-    at, requested = at or timezone.now(), (points, xp)
-    if (boosted := campaigns.boost(reason=reason, points=points, xp=xp, at=at)) is not None:
+    requested = (points, xp)
+    if campaign_running and (boosted := campaigns.boost(reason=reason, points=points, xp=xp, at=at,
+                                                        probed=True)) is not None:
         points, xp, meta = boosted.points, boosted.xp, {**(meta or {}), "campaign": boosted.meta}
     return _post(
         member=member, points=points, xp=xp, reason=reason, operation="award", activity=activity, actor=actor,
@@ -223,7 +255,6 @@ def award(
     )
 
 
-@transaction.atomic
 def spend(
     *,
     member: Member,
@@ -239,13 +270,16 @@ def spend(
     """Take ``points`` from the member; InsufficientPoints (409) if the balance would go below zero.
 
     ``member_locked``: the caller already holds the member's row lock in this transaction and passes
-    the instance ``lock_member`` returned (its balances are current), so we do not lock it again.
+    the instance ``lock_member`` returned (its balances are current), so we do not lock it again. Such a
+    caller is inside its own transaction, so we take no savepoint (two round trips): a refusal then
+    dooms the caller's whole transaction, which must let the error through (as ``redeem`` does).
     """
     _positive("points", points)
-    return _post(
-        member=member, points=-points, xp=0, reason=reason, operation="spend", activity=activity, actor=actor,
-        meta=meta, idempotency_key=idempotency_key, at=at, locked=member_locked,
-    )
+    with transaction.atomic(savepoint=not member_locked):
+        return _post(
+            member=member, points=-points, xp=0, reason=reason, operation="spend", activity=activity,
+            actor=actor, meta=meta, idempotency_key=idempotency_key, at=at, locked=member_locked,
+        )
 
 
 @transaction.atomic

@@ -66,3 +66,39 @@ def send_moderation_email(*, event: str, ban_id: int | None = None, request_id: 
 
     with translation.override(settings.LANGUAGE_CODE):
         return send(event=event, ban_id=ban_id, request_id=request_id)
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def evaluate_challenges(*, member_id: int) -> int:
+    """Complete whatever challenges the member has met. Safe to run twice: a completion pays once."""
+    from engagement.challenges import evaluate_member
+
+    return len(evaluate_member(member_id=member_id))
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def evaluate_challenge(*, challenge_id: int) -> int:
+    """Complete one challenge for every member who has met it (the admin's re-evaluate action)."""
+    from engagement.challenges import evaluate_challenge as evaluate
+
+    return evaluate(challenge_id=challenge_id)
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30, autoretry_for=(OperationalError,),
+             retry_backoff=True)
+def credit_referral(*, referral_id: int) -> bool:
+    """Pay both sides of a qualified referral. Safe to run twice: it credits at most once."""
+    from engagement.referrals import credit_referral as credit
+
+    return credit(referral_id=referral_id) is not None
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def close_seasons() -> int:
+    """Beat, every five minutes: freeze the seasons that are over and pay their prizes (idempotent:
+    a close claims its season; prizes are keyed ledger entries whose side effects use the outbox)."""
+    from engagement.seasons import close_due_seasons
+
+    return sum(result.closed for result in close_due_seasons())

@@ -16,7 +16,7 @@ from config.errors import DomainError
 from config.idempotency import idempotency_key
 from config.pagination import Pagination
 from config.permissions import has_perm
-from engagement import leaderboards, services
+from engagement import leaderboards, seasons, services
 from engagement.models import Member
 from engagement.services import member_for_user
 from points_bridge import conf, point_system, selectors, tokens
@@ -133,7 +133,8 @@ class TransactionsView(APIView):
 
 
 class LeaderboardView(APIView):
-    """Public board used by /board/: ranks shared on ties, viewer flagged, ``updated_at`` for the page."""
+    """Public board used by /board/: ranks shared on ties, viewer flagged, ``updated_at`` for the page.
+    ``season`` ranks a season (no window); with ``team`` its teams (rows keyed ``team:<slug>``)."""
 
     permission_classes = [AllowAny]
 
@@ -142,6 +143,8 @@ class LeaderboardView(APIView):
         window = serializers.ChoiceField(choices=leaderboards.WINDOWS, default="all")
         metric = serializers.ChoiceField(choices=leaderboards.METRICS, default="points")
         limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+        season = serializers.SlugField(required=False, max_length=64)
+        team = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(parameters=[QuerySerializer], responses=dict)
     def get(self, request):
@@ -149,19 +152,35 @@ class LeaderboardView(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         viewer = member_for_user(request.user) if request.user.is_authenticated else None
-        board = leaderboards.leaderboard(metric=data["metric"], activity=_activity(data.get("activity")),
-                                         window=data["window"], limit=data["limit"], viewer=viewer)
+        season = board_season(data, window_given="window" in request.query_params)
+        activity = _activity(data.get("activity"))
+        if season is not None and data["team"]:
+            body = selectors.team_board_body(season=season, activity=activity, limit=data["limit"], viewer=viewer)
+            return Response(body)
+        board = leaderboards.leaderboard(metric=data["metric"], activity=activity, window=data["window"],
+                                         limit=data["limit"], viewer=viewer, season=season)
 
         def row(r) -> dict:
             return {"rank": r.rank, "user_id": r.member.user_id, "name": r.member.display_name, "value": r.value,
                     "points": r.points, "level": r.level, "me": viewer is not None and r.member.pk == viewer.pk}
 
         return Response({
-            "metric": board.metric, "window": board.window,
+            "metric": board.metric, "window": board.window, "season": season.slug if season else None,
             "activity": board.activity.slug if board.activity else None,
             "items": [row(r) for r in board.items], "me": row(board.me) if board.me else None,
             "updated_at": timezone.now().isoformat(),
         })
+
+
+def board_season(data: dict, *, window_given: bool):
+    """The season a board asks for (None without one); refuses a window with it, or team without it."""
+    if not data.get("season"):
+        if data.get("team"):
+            raise DomainError("team=1 needs a season.", code="team_needs_season")
+        return None
+    if window_given and data.get("window", "all") != "all":
+        raise DomainError("A season board has no window; drop window or season.", code="season_with_window")
+    return seasons.season_by_slug(data["season"])
 
 
 class ClaimView(APIView):
@@ -172,12 +191,14 @@ class ClaimView(APIView):
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        member = member_for_user(request.user)
         key = idempotency_key(request, scope="claim")
+        member, retry = selectors.claimer(user=request.user, key=key)
+        member = member or member_for_user(request.user)
         # Counted before the code is even read, so guessing or replaying codes in bulk is slowed too.
-        if selectors.claim_for_key(key) is None:
+        if not retry:
             ratelimit.hit("claim", str(member.pk), conf.claim_rate())
-        claim = bridge.claim(member=member, code=payload.validated_data["code"], idempotency_key=key)
+        claim = bridge.claim(member=member, code=payload.validated_data["code"], actor=request.user,
+                             idempotency_key=key)
         return Response({
             "claim_id": claim.pk, "points": claim.points, "balance": member.points,
             "template": claim.template.name, "description": claim.template.description or claim.template.name,

@@ -10,11 +10,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from config import sql
 from config.errors import DomainError
 from engagement import services
 from engagement.errors import CapReached, InsufficientPoints
@@ -190,6 +192,25 @@ def _activity(change: Change):
     return services.activity_for_external_id(change.activity_id) if change.activity_id is not None else None
 
 
+@cache
+def _participant_sql() -> str:
+    e = lambda name: f"e.{sql.column(LedgerEntry, name)}"  # noqa: E731
+    earlier = (f"SELECT {e('id')} FROM {sql.table(LedgerEntry)} e "
+               f"WHERE {e('idempotency_key')} = %s AND {e('created')} >= %s")
+    return (f"SELECT {sql.columns(Member, 'm')}, ({earlier}) FROM (SELECT 1 AS one) o "
+            f"LEFT JOIN {sql.table(Member)} m ON m.{sql.column(Member, 'external_id')} = %s")
+
+
+def _participant_and_earlier(user_id: int, earlier_key: str | None, at: datetime) -> tuple[Member | None, int | None]:
+    """The participant ``user_id`` (None if new) and the id of an identical request's entry from the
+    previous de-duplication bucket that is still inside the window: one round trip, as every award
+    asks both. (The member's row lock is award()'s, afterwards.)"""
+    since = sql.prep(LedgerEntry, "created", at - conf.dedup_window())
+    row = sql.fetch(_participant_sql(), [earlier_key, since, user_id])[0]
+    member = sql.build(Member, row[:-1]) if row[0] is not None else None
+    return member, row[-1]
+
+
 @transaction.atomic
 def add_points(*, change: Change, at: datetime | None = None) -> LedgerEntry:
     """Award points to the participant ``change.user_id`` (created on first award).
@@ -197,13 +218,18 @@ def add_points(*, change: Change, at: datetime | None = None) -> LedgerEntry:
     Returns the new entry, or the original one (``entry.replayed``) for a retry of the same request."""
     at = at or timezone.now()
     key, earlier_key = _dedup_keys(change, at)
-    if (earlier := _earlier_duplicate(earlier_key, at)) is not None:
+    member, earlier_id = _participant_and_earlier(change.user_id, earlier_key, at)
+    if earlier_id is not None:
+        earlier = LedgerEntry.objects.get(pk=earlier_id)
+        earlier.replayed = True
         return earlier
     reason = REASON_ACTIVITY if change.operation == "activity" else REASON_MANUAL
     try:
+        # No savepoint: every error of award() ends this transaction (we are atomic and let it through).
         return services.award(
-            member=services.participant_for_external_id(change.user_id), reason=reason, points=change.points,
-            activity=_activity(change), meta=_meta(change), idempotency_key=key, at=at,
+            member=member or services.participant_for_external_id(change.user_id), reason=reason,
+            points=change.points, activity=_activity(change), meta=_meta(change), idempotency_key=key, at=at,
+            savepoint=False,
         )
     except CapReached as exc:  # an admin put a cap on protocol awards; the protocol has no "not awarded"
         raise DomainError(exc.message, code=exc.code, status_code=409) from None

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from config import sql
 from config.errors import DomainError
 from engagement import services
 from engagement.errors import CapReached, SelfAwardForbidden
@@ -72,7 +73,7 @@ def _lock_template(template_id: int) -> ClaimTemplate:
     # The row lock is what makes limits exact: concurrent claims of one template queue here, and each
     # counts the claims only after every earlier claim has committed. Taken before award() locks the
     # member, always in that order, so claims never deadlock with each other.
-    template = ClaimTemplate.objects.select_for_update().filter(pk=template_id).first()
+    template = sql.locked_row(ClaimTemplate, "r.id = %s", [template_id])  # a prepared statement on PostgreSQL
     if template is None:
         raise ClaimError("This is not a valid claim code.", code="claim_invalid", status_code=400)
     return template
@@ -113,9 +114,23 @@ def _claim(
     *, member: Member, template_id: int, version: int | None, via: str, actor, points: int | None,
     idempotency_key: str | None, at: datetime,
 ) -> Claim:
-    if idempotency_key and (earlier := Claim.objects.filter(entry__idempotency_key=idempotency_key).first()):
-        earlier.replayed = True  # a retried request that already succeeded: same claim, nothing new
-        return earlier
+    # No lookup of the key up front (most claims are first requests): a retry of a claim that succeeded
+    # is answered by award()'s key below, or, when the template now refuses it (a claim limit its first
+    # request used up, a code since rotated), by the lookup on the way out.
+    try:
+        return _claim_once(member=member, template_id=template_id, version=version, via=via, actor=actor,
+                           points=points, idempotency_key=idempotency_key, at=at)
+    except DomainError:
+        if idempotency_key and (earlier := Claim.objects.filter(entry__idempotency_key=idempotency_key).first()):
+            earlier.replayed = True  # a retried request that already succeeded: same claim, nothing new
+            return earlier
+        raise
+
+
+def _claim_once(
+    *, member: Member, template_id: int, version: int | None, via: str, actor, points: int | None,
+    idempotency_key: str | None, at: datetime,
+) -> Claim:
     template = _lock_template(template_id)
     if via == Claim.Via.SELF and template.created_by_id is not None and template.created_by_id == member.user_id:
         # Whoever set a template up can print its codes at will, so scanning one is awarding oneself.
@@ -128,17 +143,19 @@ def _claim(
         raise ClaimError(message, code="claim_limit_reached")
     meta = {"template_id": template.pk, "description": template.description or template.name, "via": via}
     try:
+        # No savepoint: every error of award() ends the claim's transaction (claim and award_by_template
+        # are atomic and let errors through).
         entry = services.award(
             member=member, reason=CLAIM_REASON, points=amount, activity=template.activity, actor=actor, meta=meta,
-            idempotency_key=idempotency_key, at=at,
+            idempotency_key=idempotency_key, at=at, savepoint=False,
         )
     except CapReached as exc:
         raise ClaimError(exc.message, code=exc.code) from None
     if entry.replayed:
         claim = Claim.objects.get(entry=entry)
     else:
-        claim = Claim.objects.create(template=template, member=member, entry=entry, points=amount, via=via,
-                                     actor=actor if getattr(actor, "pk", None) else None, created=at)
+        claim = sql.insert([Claim(template=template, member=member, entry=entry, points=amount, via=via,
+                                  actor=actor if getattr(actor, "pk", None) else None, created=at)])[0]
     claim.replayed = entry.replayed
     return claim
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
 from engagement import leaderboards
-from engagement.models import Activity
+from engagement.models import Activity, Season
 from engagement.services import member_for_user
 from points_bridge import history as history_words
 from points_bridge import qr, selectors, services, tokens
@@ -92,14 +92,23 @@ def board_options(request) -> dict:
         "show_rank": request.GET.get("rank", "1") not in ("0", "false", "no"),
         "title": request.GET.get("title", "")[:80],
         "kiosk": request.GET.get("kiosk", "") in ("1", "true", "yes"),
+        # A season board (?season=<slug>, no window) or its teams (&team=1); an unknown season is ignored.
+        "season": Season.objects.filter(slug=request.GET.get("season", "")[:64]).first(),
+        "team": request.GET.get("team", "") in ("1", "true", "yes"),
     }
 
 
 def board(request):
     options = board_options(request)
     viewer = member_for_user(request.user) if request.user.is_authenticated else None
-    result = leaderboards.leaderboard(activity=options["activity"], window=options["window"], limit=options["limit"],
-                                      viewer=viewer)
+    season = options["season"]
+    if season is not None and options["team"]:
+        result = selectors.team_board_body(season=season, activity=options["activity"], limit=options["limit"],
+                                           viewer=viewer)
+    else:
+        window = "all" if season is not None else options["window"]
+        result = leaderboards.leaderboard(activity=options["activity"], window=window, limit=options["limit"],
+                                          viewer=viewer, season=season)
     context = {**options, "board": result, "viewer": viewer, "activities": Activity.objects.filter(active=True),
                **_kiosk_links(request)}
     return render(request, "points_bridge/board.html", context)

@@ -8,10 +8,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.admin_readonly import ReadOnlyAdmin
 from config.errors import DomainError
@@ -212,7 +213,7 @@ class RewardForm(forms.ModelForm):
     class Meta:
         model = Reward
         fields = ["name", "description", "type", "cost_points", "cost_type", "image_url", "stock", "active",
-                  "metadata", "available_from", "available_until"]
+                  "metadata", "available_from", "available_until", "max_per_member"]
 
     def clean_image_upload(self):
         upload = self.cleaned_data.get("image_upload")
@@ -222,12 +223,34 @@ class RewardForm(forms.ModelForm):
         return upload
 
 
+class AvailabilityFilter(admin.SimpleListFilter):
+    """Where a reward's window stands now (``active`` is its own filter: an inactive reward in its
+    window is still "available now" here, as the admin plans the window separately)."""
+
+    title = _("availability")
+    parameter_name = "availability"
+
+    def lookups(self, request, model_admin):
+        return [("now", _("Available now")), ("upcoming", _("Upcoming")), ("ended", _("Ended"))]
+
+    def queryset(self, request, queryset):
+        at = timezone.now()
+        started = Q(available_from__isnull=True) | Q(available_from__lte=at)
+        if self.value() == "now":
+            return queryset.filter(started, Q(available_until__isnull=True) | Q(available_until__gt=at))
+        if self.value() == "upcoming":
+            return queryset.filter(available_from__gt=at)
+        if self.value() == "ended":
+            return queryset.filter(available_until__lte=at)
+        return queryset
+
+
 @admin.register(Reward)
 class RewardAdmin(admin.ModelAdmin):
     list_display = ["name", "type", "cost_points", "cost_type", "stock", "active", "available_from", "available_until",
-                    "redemption_count"]
+                    "max_per_member", "redemption_count"]
     list_editable = ["stock", "active"]
-    list_filter = ["type", "cost_type", "active"]
+    list_filter = ["type", "cost_type", "active", AvailabilityFilter]
     search_fields = ["name", "description"]
     actions = ["activate_selected", "deactivate_selected"]
     form = RewardForm

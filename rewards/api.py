@@ -23,8 +23,8 @@ from rewards.serializers import (
     AdminRedemptionSerializer,
     AdminRewardSerializer,
     RedemptionSerializer,
-    RewardSerializer,
     StockField,
+    StoreRewardSerializer,
 )
 
 MAX_ID = 2**63 - 1
@@ -54,9 +54,22 @@ class RewardsView(APIView):
     throttle_classes = [EngagementRate]
     rate_scope = "rewards"
 
-    @extend_schema(responses=RewardSerializer(many=True), summary="Rewards members can redeem now")
+    class QuerySerializer(serializers.Serializer):
+        upcoming = serializers.BooleanField(
+            required=False, default=False,
+            help_text="Also list rewards whose availability window has not opened yet (available_now false).")
+
+    @extend_schema(parameters=[QuerySerializer], responses=StoreRewardSerializer(many=True),
+                   summary="Rewards members can redeem now")
     def get(self, request):
-        return Response(RewardSerializer(selectors.rewards_on_sale(at=timezone.now()), many=True).data)
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        at = timezone.now()
+        rewards = list(selectors.rewards_on_sale(at=at, upcoming=query.validated_data["upcoming"]))
+        held = None
+        if request.user.is_authenticated:
+            held = selectors.redemptions_held(member=member_for_user(request.user), rewards=rewards)
+        return Response(StoreRewardSerializer(rewards, many=True, context={"at": at, "held": held}).data)
 
 
 class RedeemView(APIView):
@@ -114,6 +127,8 @@ class RewardInputSerializer(serializers.Serializer):
     metadata = serializers.JSONField(required=False, default=dict)
     available_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
     available_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    max_per_member = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                              max_value=MAX_INT)
 
     def validate_stock(self, value):
         return StockField.to_model(value)

@@ -1,6 +1,9 @@
 """Demo data of the rewards app (run by ``manage.py seed_demo`` after engagement's; idempotent)."""
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from config.errors import DomainError
 from engagement.services import member_for_user
@@ -17,9 +20,21 @@ EXTRA = [
 ]
 
 
+def limited_time(at) -> list[dict]:
+    """A limited-time offer (ends in three days, one per member) and an upcoming one, so the fan zone's
+    countdowns and the admin's availability filter have something to show."""
+    return [
+        {"name": "Derby-day scarf", "type": "merch_physical", "cost_points": 40, "stock": 25, "max_per_member": 1,
+         "available_until": at + timedelta(days=3), "metadata": {"sku": "SCARF-DERBY"}},
+        {"name": "Winter jersey pre-order", "type": "merch_coupon", "cost_points": 90,
+         "available_from": at + timedelta(days=2), "available_until": at + timedelta(days=9),
+         "metadata": {"coupon_code": "WINTER15", "discount": "15%"}},
+    ]
+
+
 def seed() -> dict:
     rewards = {}
-    for values in [*PRESETS.values(), *EXTRA]:
+    for values in [*PRESETS.values(), *EXTRA, *limited_time(timezone.now())]:
         values = {"stock": None, **values}
         reward, _ = Reward.objects.get_or_create(name=values["name"], defaults=values)
         rewards[reward.name] = reward

@@ -18,6 +18,24 @@ class RewardUnavailable(RewardsError):
     default_code = "reward_unavailable"
 
 
+class RewardNotYetAvailable(RewardUnavailable):
+    """Before ``available_from``; the body carries ``available_from`` so a client can count down."""
+
+    default_code = "reward_not_yet_available"
+
+
+class RewardExpired(RewardUnavailable):
+    """From ``available_until`` on; the body carries ``available_until``."""
+
+    default_code = "reward_expired"
+
+
+class MemberLimitReached(RewardsError):
+    """The member already holds ``limit`` non-rejected redemptions of a reward with ``max_per_member``."""
+
+    default_code = "reward_member_limit"
+
+
 class OutOfStock(RewardsError):
     default_code = "out_of_stock"
 

@@ -45,6 +45,10 @@ class Reward(models.Model):
     metadata = models.JSONField(default=dict, blank=True, help_text=_("Type-specific details, validated per type."))
     available_from = models.DateTimeField(null=True, blank=True)
     available_until = models.DateTimeField(null=True, blank=True)
+    max_per_member = models.PositiveIntegerField(
+        _("limit per member"), null=True, blank=True,
+        help_text=_("How many times one member may redeem it (rejected redemptions do not count). Empty = no limit."),
+    )
     created = models.DateTimeField(default=timezone.now, editable=False)
     updated = models.DateTimeField(auto_now=True)
 
@@ -60,6 +64,9 @@ class Reward(models.Model):
                 | Q(available_until__gt=models.F("available_from")),
                 name="rewards_reward_window_ordered",
             ),
+            # Zero would be "never": that is what deactivating is for.
+            models.CheckConstraint(condition=Q(max_per_member__isnull=True) | Q(max_per_member__gte=1),
+                                   name="rewards_reward_limit_positive"),
         ]
         indexes = [
             # The public catalogue: active rewards, cheapest first.
@@ -89,8 +96,25 @@ class Reward(models.Model):
 
     def is_available(self, at) -> bool:
         """Active and inside its window (stock is judged separately, under the UPDATE)."""
-        return (self.active and (self.available_from is None or self.available_from <= at)
-                and (self.available_until is None or at < self.available_until))
+        return self.active and self.window_state(at) == WINDOW_OPEN
+
+    def window_state(self, at) -> str:
+        """``upcoming`` before ``available_from``, ``ended`` from ``available_until`` on, else ``open``."""
+        if self.available_from is not None and at < self.available_from:
+            return WINDOW_UPCOMING
+        if self.available_until is not None and at >= self.available_until:
+            return WINDOW_ENDED
+        return WINDOW_OPEN
+
+    def seconds_left(self, at) -> int | None:
+        """Whole seconds until the window closes (None: no end). Clients count down from this number
+        rather than from ``available_until``, so a wrong clock on the phone does not matter."""
+        if self.available_until is None:
+            return None
+        return max(0, int((self.available_until - at).total_seconds()))
+
+
+WINDOW_UPCOMING, WINDOW_OPEN, WINDOW_ENDED = "upcoming", "open", "ended"
 
 
 AVATAR_TYPES = frozenset({Reward.Type.AVATAR_STATIC, Reward.Type.AVATAR_ANIMATED})

@@ -2,20 +2,35 @@
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from engagement.models import Member
 from rewards.models import Redemption, Reward
 
 
-def rewards_on_sale(*, at: datetime) -> QuerySet[Reward]:
-    """What members may redeem now: active, not sold out, inside the availability window."""
+def rewards_on_sale(*, at: datetime, upcoming: bool = False) -> QuerySet[Reward]:
+    """What members may redeem now: active, not sold out, inside the availability window.
+
+    ``upcoming``: also the active, in-stock rewards whose window has not opened yet (a store shows
+    them with "starts in"), never the ended ones."""
+    opened = Q(available_from__isnull=True) | Q(available_from__lte=at)
     return Reward.objects.filter(
         Q(stock__isnull=True) | Q(stock__gt=0),
-        Q(available_from__isnull=True) | Q(available_from__lte=at),
+        Q() if upcoming else opened,
         Q(available_until__isnull=True) | Q(available_until__gt=at),
         active=True,
     ).order_by("cost_points", "name", "id")
+
+
+def redemptions_held(*, member: Member, rewards) -> dict[int, int]:
+    """{reward id: the member's non-rejected redemptions} for the given rewards that have a per-member
+    limit (the count ``redeem`` judges ``max_per_member`` by). One query, none without such rewards."""
+    limited = [reward.pk for reward in rewards if reward.max_per_member is not None]
+    if not limited:
+        return {}
+    rows = (Redemption.objects.filter(member=member, reward_id__in=limited).exclude(status=Redemption.Status.REJECTED)
+            .values("reward_id").annotate(n=Count("id")).values_list("reward_id", "n"))
+    return dict(rows)
 
 
 def rewards_for_admin(*, active: bool | None = None) -> QuerySet[Reward]:

@@ -7,7 +7,7 @@ place that translates.
 from rest_framework import serializers
 
 from rewards.metadata import delivery
-from rewards.models import Redemption, Reward
+from rewards.models import WINDOW_OPEN, Redemption, Reward
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's range on PostgreSQL
 
@@ -37,11 +37,49 @@ class RewardSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "type", "cost_points", "cost_type", "image_url", "stock", "active", "description"]
 
 
+class StoreRewardSerializer(RewardSerializer):
+    """The public list: the contract's fields plus the window and the member's limit (additive).
+
+    Context: ``at`` (the one "now" of the request) and ``held`` ({reward id: the member's non-rejected
+    redemptions}, only for rewards with a limit; empty for anonymous readers)."""
+
+    available_now = serializers.SerializerMethodField()
+    seconds_left = serializers.SerializerMethodField()
+    starts_in = serializers.SerializerMethodField()
+    remaining = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reward
+        fields = [*RewardSerializer.Meta.fields, "available_from", "available_until", "available_now",
+                  "seconds_left", "starts_in", "max_per_member", "remaining"]
+
+    def get_available_now(self, reward: Reward) -> bool:
+        return reward.window_state(self.context["at"]) == WINDOW_OPEN
+
+    def get_seconds_left(self, reward: Reward) -> int | None:
+        """Seconds until the offer ends (null: no end)."""
+        return reward.seconds_left(self.context["at"])
+
+    def get_starts_in(self, reward: Reward) -> int | None:
+        """Seconds until an upcoming offer opens (null once open or without a start)."""
+        at = self.context["at"]
+        if reward.available_from is None or reward.available_from <= at:
+            return None
+        return int((reward.available_from - at).total_seconds())
+
+    def get_remaining(self, reward: Reward) -> int | None:
+        """Redemptions this member has left (null: no limit, or nobody signed in)."""
+        held = self.context.get("held")
+        if reward.max_per_member is None or held is None:
+            return None
+        return max(0, reward.max_per_member - held.get(reward.pk, 0))
+
+
 class AdminRewardSerializer(RewardSerializer):
     class Meta:
         model = Reward
-        fields = [*RewardSerializer.Meta.fields, "metadata", "available_from", "available_until", "created",
-                  "updated"]
+        fields = [*RewardSerializer.Meta.fields, "metadata", "available_from", "available_until", "max_per_member",
+                  "created", "updated"]
 
 
 class RewardBriefSerializer(serializers.ModelSerializer):

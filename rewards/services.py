@@ -19,17 +19,28 @@ from engagement import profiles
 from engagement import services as ledger
 from engagement.errors import IdempotencyConflict
 from engagement.models import Member
-from rewards import tasks
+from rewards import redeem_sql, tasks
 from rewards.errors import (
     AlreadyRedeemed,
     InsufficientXP,
     InvalidTransition,
+    MemberLimitReached,
     OutOfStock,
     RedemptionNotFound,
+    RewardExpired,
     RewardNotFound,
+    RewardNotYetAvailable,
     RewardUnavailable,
 )
-from rewards.models import ONE_PER_MEMBER_TYPES, PENDING_TYPES, CostType, Redemption, Reward
+from rewards.models import (
+    ONE_PER_MEMBER_TYPES,
+    PENDING_TYPES,
+    WINDOW_ENDED,
+    WINDOW_UPCOMING,
+    CostType,
+    Redemption,
+    Reward,
+)
 
 REDEEM_REASON = "redeem"
 REFUND_REASON = "redeem_refund"
@@ -58,16 +69,39 @@ def _replayed(*, member_id: int, key: str | None, reward_id: int) -> Redemption 
     return found
 
 
-def _available_reward(reward_id: int, at: datetime) -> Reward:
-    reward = Reward.objects.filter(pk=reward_id).first()
+def _available_reward(reward: Reward | None, at: datetime) -> Reward:
     if reward is None:
         raise RewardNotFound("No such reward.")
-    if not reward.is_available(at):
-        raise RewardUnavailable("This reward is not available now.")
+    _check_window(reward, at)
     if reward.stock == 0:
         # A cheap early refusal; take_stock's conditional UPDATE is what actually decides.
         raise OutOfStock("This reward is out of stock.")
     return reward
+
+
+def _check_window(reward: Reward, at: datetime) -> None:
+    # Pure arithmetic on the row we already read: a reward without a window costs nothing more.
+    if not reward.active:
+        raise RewardUnavailable("This reward is not available now.")
+    state = reward.window_state(at)
+    if state == WINDOW_UPCOMING:
+        raise RewardNotYetAvailable("This reward is not on sale yet.",
+                                    available_from=reward.available_from.isoformat())
+    if state == WINDOW_ENDED:
+        raise RewardExpired("This offer has ended.", available_until=reward.available_until.isoformat())
+
+
+def _check_member_limit(member: Member, reward: Reward) -> None:
+    # Runs under the member's row lock, so two redemptions of one member are judged one after the
+    # other and the second counts the first. Rejected redemptions were refunded (and restocked) and do
+    # not count; pending ones do, or a member could queue past the limit before an admin decides.
+    # No query at all for a reward without a limit (the hot path).
+    if reward.max_per_member is None:
+        return
+    held = Redemption.objects.filter(member=member, reward=reward).exclude(status=Status.REJECTED).count()
+    if held >= reward.max_per_member:
+        raise MemberLimitReached(f"You can redeem this reward {reward.max_per_member} time(s).",
+                                 limit=reward.max_per_member)
 
 
 def _check_one_per_member(member: Member, reward: Reward) -> None:
@@ -113,7 +147,7 @@ def take_stock(*, reward: Reward) -> bool:
     """
     if reward.stock is None:
         return False
-    if Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1) != 1:
+    if not redeem_sql.take_stock(reward.pk):
         raise OutOfStock("This reward is out of stock.")
     return True
 
@@ -135,26 +169,37 @@ def _required(meta: dict, key: str) -> str:
     return meta[key]
 
 
-@transaction.atomic
-def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) -> Redemption:
-    locked = ledger.lock_member(member.pk)
-    if (found := _replayed(member_id=member.pk, key=key, reward_id=reward_id)) is not None:
-        return found
-    ledger.refuse_if_banned(locked, at=at)
-    reward = _available_reward(reward_id, at)
-    _check_one_per_member(locked, reward)
-    entry = _pay(member=locked, reward=reward, key=key, at=at)
-    took_stock = take_stock(reward=reward)
+def _record(*, member: Member, reward: Reward, entry, took_stock: bool, key: str | None,
+            at: datetime) -> Redemption:
+    """INSERT the redemption and its emails' outbox rows (one statement each)."""
     pending = reward.type in PENDING_TYPES
-    redemption = Redemption.objects.create(
-        member=locked, reward=reward, reward_type=reward.type, cost_points=reward.cost_points,
+    redemption = redeem_sql.insert_redemption(Redemption(
+        member=member, reward=reward, reward_type=reward.type, cost_points=reward.cost_points,
         cost_type=reward.cost_type, status=Status.PENDING if pending else Status.APPROVED,
         decided_at=None if pending else at, took_stock=took_stock, spend_entry=entry, idempotency_key=key, created=at,
-    )
-    _deliver_now(member=locked, reward=reward)
-    outbox.enqueue(tasks.send_redemption_email, redemption_id=redemption.pk, event="redeemed")
+    ))
+    emails = [(tasks.send_redemption_email, {"redemption_id": redemption.pk, "event": "redeemed"})]
     if pending:
-        outbox.enqueue(tasks.notify_admins_of_pending, redemption_id=redemption.pk)
+        emails.append((tasks.notify_admins_of_pending, {"redemption_id": redemption.pk}))
+    outbox.enqueue_many(*emails)
+    return redemption
+
+
+@transaction.atomic
+def _redeem(*, member: Member, reward_id: int, key: str | None, at: datetime) -> Redemption:
+    # One round trip: the member lock, the reward, and this key's earlier redemption (see
+    # redeem_sql.start for what a lock wait hides, and redeem() for how that is caught).
+    locked, reward, earlier = redeem_sql.start(member_id=member.pk, reward_id=reward_id, key=key)
+    if earlier is not None and (found := _replayed(member_id=member.pk, key=key, reward_id=reward_id)):
+        return found
+    ledger.refuse_if_banned(locked, at=at)
+    reward = _available_reward(reward, at)
+    _check_one_per_member(locked, reward)
+    _check_member_limit(locked, reward)
+    entry = _pay(member=locked, reward=reward, key=key, at=at)
+    took_stock = take_stock(reward=reward)
+    redemption = _record(member=locked, reward=reward, entry=entry, took_stock=took_stock, key=key, at=at)
+    _deliver_now(member=locked, reward=reward)
     for name in ("points", "xp", "level", "avatar_url", "animated_avatar_url", "avatar_upload_unlocked"):
         setattr(member, name, getattr(locked, name))
     redemption.replayed = False
@@ -170,11 +215,20 @@ def redeem(*, member: Member, reward_id: int, idempotency_key: str | None = None
     Avatars and the upload unlock are applied at once (status ``approved``); merch and custom rewards
     wait for an admin (``pending``). The same ``idempotency_key`` (unique per member) returns the first
     redemption with ``replayed`` True; with another reward it is a 409 ``idempotency_conflict``.
+    Outside the reward's window: RewardNotYetAvailable / RewardExpired (both RewardUnavailable, codes
+    ``reward_not_yet_available`` / ``reward_expired``); over ``max_per_member``: MemberLimitReached.
     Raises RewardNotFound, RewardUnavailable, OutOfStock, AlreadyRedeemed or InsufficientPoints.
     """
     at = at or timezone.now()
     try:
         return _redeem(member=member, reward_id=reward_id, key=idempotency_key or None, at=at)
+    except DomainError:
+        # A replay whose first request committed while we waited for the member lock (our first
+        # statement could not see it) may be refused for what that request did (the stock or the
+        # points it took): answer it with the first redemption, as a replay.
+        if (found := _replayed(member_id=member.pk, key=idempotency_key, reward_id=reward_id)) is not None:
+            return found
+        raise
     except IntegrityError:
         # Only the redemption's unique indexes can fail here, and only for a writer that raced us
         # without the member lock: answer with what the winner wrote.

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from engagement.leaderboards.seasons import forget_seasons
 from engagement.services import member_for_user
 
 CHROMIUM_ARGS = [
@@ -24,8 +25,20 @@ def _eager_celery_and_clean_cache():
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()
+    forget_seasons()  # a rolled-back test's season must not linger in the per-process season cache
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_live_challenges():
+    """The per-process cache of live challenges would outlive a test's rolled-back challenges (the demo
+    seeds one) and make later tests' awards enqueue evaluations they do not expect."""
+    from engagement.challenges import clear_live
+
+    clear_live()
+    yield
+    clear_live()
 
 
 @pytest.fixture(autouse=True)

@@ -89,3 +89,30 @@ def test_every_page_passes_the_policy_in_chromium(page, login, site):
     # The Swagger UI really started (its script is a separate file now, not inline).
     page.goto("/api/docs/")
     page.wait_for_selector(".swagger-ui .information-container", timeout=15_000)
+
+
+@pytest.mark.django_db
+def test_the_kept_header_is_django_csps_own_policy(client):
+    from csp.utils import build_policy
+
+    assert client.get("/")["Content-Security-Policy"] == build_policy()
+
+
+@pytest.mark.django_db
+def test_a_settings_change_is_not_hidden_by_the_kept_header(client, settings):
+    client.get("/")  # keep the header
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert client.get("/")["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_a_per_response_policy_still_goes_through_django_csp(rf):
+    from csp.decorators import csp_update
+    from django.http import HttpResponse
+
+    from config.csp import CSPMiddleware
+
+    updated = CSPMiddleware(csp_update({"img-src": ["https://example.org"]})(lambda request: HttpResponse("ok")))
+    plain = CSPMiddleware(lambda request: HttpResponse("ok"))
+    assert "https://example.org" not in plain(rf.get("/"))["Content-Security-Policy"]
+    assert "https://example.org" in updated(rf.get("/"))["Content-Security-Policy"]
+    assert "https://example.org" not in plain(rf.get("/"))["Content-Security-Policy"]

@@ -11,7 +11,8 @@ from celery import shared_task
 from celery.app.task import Task
 from django.core import mail
 from django.db import OperationalError as DatabaseOperationalError
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -192,3 +193,31 @@ def test_a_database_only_task_whose_commit_was_lost_runs_again(member, database_
     assert not LedgerEntry.objects.filter(reason="test_fund").exists()
     outbox.sweep(at=row.due_at)
     assert LedgerEntry.objects.filter(reason="test_fund").count() == 1
+
+
+@pytest.mark.django_db
+def test_several_tasks_of_one_change_are_one_insert_and_one_message(django_capture_on_commit_callbacks, monkeypatch):
+    from config import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.run_outbox_tasks, "apply_async", lambda kwargs: sent.append(kwargs))
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        rows = outbox.enqueue_many((flaky, {"fail_times": 0}), (flaky, {"fail_times": 1}))
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert sent == [{"outbox_ids": [row.pk for row in rows]}]
+    stored = OutboxTask.objects.filter(pk__in=sent[0]["outbox_ids"]).order_by("pk")
+    assert [(r.task, r.kwargs, r.done_at, r.dispatches) for r in stored] == [
+        (flaky.name, {"fail_times": 0}, None, 0), (flaky.name, {"fail_times": 1}, None, 0)]
+
+
+@pytest.mark.django_db
+def test_the_batch_runs_every_row_once_even_if_one_fails(django_capture_on_commit_callbacks):
+    attempts["flaky"] = 0
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the batch runs at commit
+        ok, failing = outbox.enqueue_many((flaky, {"fail_times": 0}), (flaky, {"fail_times": 10}))
+    ok.refresh_from_db()
+    failing.refresh_from_db()
+    assert ok.done_at is not None and ok.attempts == 0
+    assert failing.done_at is None and failing.attempts == 1  # left to the sweep, with its error
+    assert outbox.run(outbox_id=ok.pk) is False  # done rows are never run again

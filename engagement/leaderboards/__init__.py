@@ -26,8 +26,9 @@ from engagement import levels
 from engagement.leaderboards import redis_index
 from engagement.leaderboards.periods import PERIOD_OF_WINDOW, WINDOWS, local_day, period_start, window_start
 from engagement.leaderboards.rows import RowMember, row_member_of
+from engagement.leaderboards.seasons import StandingSource
 from engagement.leaderboards.sql import SqlSource
-from engagement.models import Activity, LedgerEntry, Member
+from engagement.models import Activity, LedgerEntry, Member, Season
 from engagement.models.leaderboard import LeaderboardTotal
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Board:
     items: list[Row] = field(default_factory=list)
     me: Row | None = None
     source: str = "sql"
+    season: Season | None = None
 
 
 def competition_ranks(values: list[int], first_rank: int = 1) -> list[int]:
@@ -68,13 +70,16 @@ def competition_ranks(values: list[int], first_rank: int = 1) -> list[int]:
 class _Spec:
     """One board's coordinates, and how its base values (points or XP) become rows."""
 
-    def __init__(self, *, metric: str, activity: Activity | None, window: str, at: datetime | None):
+    def __init__(self, *, metric: str, activity: Activity | None, window: str, at: datetime | None,
+                 season: Season | None = None):
         self.metric = metric
         self.base = "xp" if metric in ("xp", "level") else "points"
         self.scope = activity.pk if activity is not None else 0
         self.period = PERIOD_OF_WINDOW.get(window, LeaderboardTotal.Period.ALL)
-        self.is_global = self.scope == 0 and window == "all"
+        self.is_global = self.scope == 0 and window == "all" and season is None
         self.start = None if self.is_global else period_start(self.period, local_day(at or timezone.now()))
+        if season is not None:  # a season is a period of its own, whose rows start on its first day
+            self.period, self.start = LeaderboardTotal.Period.SEASON, season.starts
 
     def value(self, base_value: int) -> int:
         return levels.level_for_xp(base_value) if self.metric == "level" else base_value
@@ -118,16 +123,22 @@ def leaderboard(
     viewer: Member | None = None,
     at: datetime | None = None,
     use_redis: bool | None = None,
+    season: Season | None = None,
 ) -> Board:
     """The top ``limit`` rows of a board and the viewer's own row (``me``; None when not on it).
 
     ``at`` picks the day/week/month (default now); boards of past periods always come from SQL.
     ``use_redis`` forces a source (tests, benchmarks); by default Redis when enabled and ready.
+    ``season`` (with window "all") ranks what was earned in the season, always from SQL; a frozen
+    season's points board over everything is its SeasonStanding rows.
     """
-    if metric not in METRICS or window not in WINDOWS:
-        raise ValueError(f"unknown metric {metric!r} or window {window!r}")
-    spec = _Spec(metric=metric, activity=activity, window=window, at=at)
+    if metric not in METRICS or window not in WINDOWS or (season is not None and window != "all"):
+        raise ValueError(f"unknown metric {metric!r} or window {window!r}, or a season with a window")
+    spec = _Spec(metric=metric, activity=activity, window=window, at=at, season=season)
     coords = {"scope": spec.scope, "period": spec.period, "start": spec.start, "base": spec.base}
+    if season is not None:
+        board = Board(metric=metric, window=window, activity=activity, season=season)
+        return _fill(board, season_source(season, spec, coords), spec, limit=limit, viewer=viewer)
     if use_redis is None:
         use_redis = at is None and redis_index.enabled()
     if use_redis:
@@ -139,6 +150,12 @@ def leaderboard(
             log.warning("Leaderboard from SQL: Redis failed (%s)", exc)
     board = Board(metric=metric, window=window, activity=activity)
     return _fill(board, SqlSource(**coords), spec, limit=limit, viewer=viewer)
+
+
+def season_source(season: Season, spec: _Spec, coords: dict):
+    if season.frozen_at is not None and spec.scope == 0:
+        return StandingSource(season_id=season.pk, base=spec.base)
+    return SqlSource(**coords)
 
 
 def activity_balance(*, member: Member, activity: Activity) -> int:

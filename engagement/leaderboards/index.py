@@ -10,9 +10,9 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from engagement.leaderboards import histogram, redis_index, totals
+from engagement.leaderboards import histogram, redis_index, seasons, totals
 from engagement.leaderboards.periods import PERIOD_OF_WINDOW, entry_periods, local_day, period_start
-from engagement.models import LeaderboardDirtyMember, LeaderboardTotal, LedgerEntry, Member
+from engagement.models import LeaderboardDirtyMember, LeaderboardTotal, LedgerEntry, Member, Season
 from engagement.models.ledger import listed_q
 
 log = logging.getLogger(__name__)
@@ -184,5 +184,16 @@ def rebuild_totals() -> int:
     total rows written."""
     with transaction.atomic():
         written = totals.rebuild_totals()
+        for starts, ends in Season.objects.values_list("starts", "ends"):
+            written += rebuild_season_totals(starts=starts, ends=ends)
         histogram.rebuild()
         return written
+
+
+def rebuild_season_totals(*, starts, ends) -> int:
+    """Recompute one season's rows from the day rows, and their rank histograms, in the caller's
+    transaction; returns rows written."""
+    LeaderboardTotal.objects.filter(period=LeaderboardTotal.Period.SEASON, start=starts).delete()
+    written = totals.insert_select(seasons.season_rows(starts=starts, ends=ends))
+    histogram.rebuild_boards(period=LeaderboardTotal.Period.SEASON, start=starts)
+    return written

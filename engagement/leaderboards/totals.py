@@ -9,7 +9,8 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from config import sql as config_sql
-from engagement.leaderboards.periods import entry_periods
+from engagement.leaderboards.periods import entry_periods, local_day
+from engagement.leaderboards.seasons import season_boards
 from engagement.models.leaderboard import EPOCH, LeaderboardTotal
 
 # Buying a reward (and its refund) should not push somebody down this week's board.
@@ -32,6 +33,7 @@ def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, 
     row lock (services.lock_member), so the increments never race with each other.
     """
     boards = entry_periods(created=created, activity_id=activity_id)
+    boards += season_boards(day=local_day(created), activity_id=activity_id)
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(boards))
     params = [v for scope, period, start in boards for v in (scope, period, start, member_id, points, xp)]
     table = _table()
@@ -49,7 +51,7 @@ COLUMNS = "scope, period, start, member_id, points, xp"
 ALIASES = ("b_scope", "b_period", "b_start", "member_id", "s_points", "s_xp")
 
 
-def _insert_select(queryset) -> int:
+def insert_select(queryset) -> int:
     """INSERT the rows of ``queryset`` (whose SELECT names ALIASES) into the totals."""
     sql, params = queryset.query.sql_with_params()
     select = ", ".join(f"sub.{connection.ops.quote_name(n)}" for n in ALIASES)
@@ -95,10 +97,10 @@ def rebuild_totals(entry_model=None, total_model=None) -> int:
         from engagement.models import LedgerEntry as entry_model
     total_model = total_model or LeaderboardTotal
     total_model.objects.all().delete()
-    written = _insert_select(_day_rows(entry_model, by_activity=False))
-    written += _insert_select(_day_rows(entry_model, by_activity=True))
+    written = insert_select(_day_rows(entry_model, by_activity=False))
+    written += insert_select(_day_rows(entry_model, by_activity=True))
     # Weeks, months and activities' lifetimes are sums of days: no second pass over the ledger.
     rollups = (("w", TruncWeek("start")), ("m", TruncMonth("start")), ("a", Value(EPOCH, output_field=DateField())))
     for period, start_expr in rollups:
-        written += _insert_select(_rolled_up(total_model, period=period, start_expr=start_expr))
+        written += insert_select(_rolled_up(total_model, period=period, start_expr=start_expr))
     return written

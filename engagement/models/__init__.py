@@ -1,10 +1,16 @@
-from .achievements import Achievement, MemberAchievement
+from .achievements import Achievement, AchievementCategory, MemberAchievement
 from .campaigns import Campaign
+from .challenges import Challenge, ChallengeCompletion
 from .leaderboard import LeaderboardBucket, LeaderboardDirtyMember, LeaderboardTotal
 from .ledger import Activity, EarningRule, LedgerEntry, Member
 from .moderation import Ban, SpamReport, UnbanRequest
+from .referrals import Referral, ReferralCode
+from .seasons import Season, SeasonStanding, Team, TeamMembership
+from .streaks import Streak, StreakFreezeUse
 
 __all__ = [
-    "Achievement", "Activity", "Ban", "Campaign", "EarningRule", "LeaderboardBucket", "LeaderboardDirtyMember",
-    "LeaderboardTotal", "LedgerEntry", "Member", "MemberAchievement", "SpamReport", "UnbanRequest",
+    "Achievement", "AchievementCategory", "Activity", "Ban", "Campaign", "Challenge", "ChallengeCompletion",
+    "EarningRule", "LeaderboardBucket", "LeaderboardDirtyMember", "LeaderboardTotal", "LedgerEntry", "Member",
+    "MemberAchievement", "Referral", "ReferralCode", "Season", "SeasonStanding", "SpamReport", "Streak",
+    "StreakFreezeUse", "Team", "TeamMembership", "UnbanRequest",
 ]

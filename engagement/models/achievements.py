@@ -9,6 +9,28 @@ from engagement.achievement_rules import validate_rule
 from .ledger import LedgerEntry, Member
 
 
+class AchievementCategory(models.Model):
+    """A heading that groups achievements on the member's page and in the admin."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    # English source text, shown through gettext like Achievement.title.
+    title = models.CharField(_("title"), max_length=120)
+    icon = models.CharField(max_length=200, blank=True, default="", help_text=_("An emoji or an image URL."))
+    position = models.PositiveSmallIntegerField(default=0, help_text=_("Order on the member's page."))
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("achievement category")
+        verbose_name_plural = _("achievement categories")
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def display_title(self) -> str:
+        return gettext(self.title) if self.title else ""
+
+
 class Achievement(models.Model):
     """Something a member unlocks once, when its declarative ``rule`` is met. Unlocking pays
     ``points``/``xp`` through the ledger (reason ``achievement:<code>``)."""
@@ -23,6 +45,8 @@ class Achievement(models.Model):
     active = models.BooleanField(default=True)
     rule = models.JSONField(help_text=_('e.g. {"type": "reason_count", "reason": "comment_create", "min": 10}'))
     position = models.PositiveSmallIntegerField(default=0, help_text=_("Order on the member's page."))
+    category = models.ForeignKey(AchievementCategory, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="achievements", verbose_name=_("category"))
     created = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

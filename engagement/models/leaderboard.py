@@ -22,6 +22,7 @@ class LeaderboardTotal(models.Model):
         DAY = "d", "day"
         WEEK = "w", "week"
         MONTH = "m", "month"
+        SEASON = "s", "season"  # start = the season's first day (engagement.models.Season.starts)
 
     scope = models.BigIntegerField()
     period = models.CharField(max_length=1, choices=Period.choices)

@@ -32,16 +32,22 @@
   const tbody = document.getElementById("board-rows");
   const params = new URLSearchParams({limit: root.dataset.limit, window: root.dataset.window});
   if (root.dataset.activity) params.set("activity", root.dataset.activity);
+  if (root.dataset.season) {  // a season has no window; team rows are keyed "team:<slug>"
+    params.delete("window");
+    params.set("season", root.dataset.season);
+    if (root.dataset.team) params.set("team", "1");
+  }
 
   function setText(cell, text) {
     if (cell.textContent !== text) cell.textContent = text;  // untouched cells are not repainted
   }
 
   function rowFor(item) {
-    let row = tbody.querySelector('tr[data-user="' + item.user_id + '"]');
+    const key = String(item.key || item.user_id);
+    let row = Array.from(tbody.children).find((r) => r.dataset.user === key);
     if (!row) {
       row = document.createElement("tr");
-      row.dataset.user = item.user_id;
+      row.dataset.user = key;
       ["rank", "name", "num value"].forEach((cls) => {
         const cell = document.createElement("td");
         cell.className = cls;

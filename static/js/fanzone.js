@@ -36,8 +36,12 @@
     el.className = "fz-status " + (ok ? "ok" : "error");
   }
 
+  const REFUSALS = {reward_expired: _("This offer has ended."), reward_not_yet_available: _("This offer has not started yet."),
+    reward_member_limit: _("You have redeemed it as many times as allowed.")};
+
   function errorText(result) {
     if (result.status === 404) { return _("Not available right now."); }
+    if (result.json && REFUSALS[result.json.code]) { return REFUSALS[result.json.code]; }
     return (result.json && result.json.detail) || _("That did not work. Try again.");
   }
 
@@ -204,24 +208,109 @@
     return box;
   }
 
+  // A limited-time offer shows when it ends (or, before its window, when it starts) as a countdown;
+  // countdown.js ticks it and tells us when it reaches zero.
+  function countdown(seconds, iso) {
+    const node = el("time", {"data-countdown": "", "data-seconds": String(seconds), datetime: iso || ""});
+    if (window.plauditCountdown) { window.plauditCountdown.watch(node); }
+    return node;
+  }
+
+  function timing(reward) {
+    const line = el("span", {"class": "fz-small fz-timing"});
+    if (!reward.available_now && reward.starts_in !== null) {
+      line.append(_("Starts in") + " ", countdown(reward.starts_in, reward.available_from));
+      line.dataset.state = "upcoming";
+    } else if (reward.seconds_left !== null && reward.seconds_left !== undefined) {
+      line.append(_("Ends in") + " ", countdown(reward.seconds_left, reward.available_until));
+      line.dataset.state = "open";
+    } else {
+      return null;
+    }
+    return line;
+  }
+
+  function limitNote(reward) {
+    if (reward.remaining === null || reward.remaining === undefined) { return null; }
+    const text = reward.remaining > 0
+      ? fmt(ngettext("You can redeem it %(n)s more time", "You can redeem it %(n)s more times", reward.remaining), {n: reward.remaining})
+      : _("You have redeemed it as many times as allowed.");
+    return el("span", {"class": "fz-small muted fz-limit", "data-remaining": String(reward.remaining), text: text});
+  }
+
+  function storeItem(reward) {
+    const stock = reward.stock === -1 || reward.stock === null ? "" : " · " + fmt(_("%(n)s left"), {n: reward.stock});
+    const locked = reward.cost_points > (xpOnly(reward) ? data.xp : points);
+    const price = xpOnly(reward) ? fmt(_("%(n)s XP, nothing deducted"), {n: reward.cost_points})
+      : fmt(ngettext("%(n)s point", "%(n)s points", reward.cost_points), {n: reward.cost_points});
+    const info = el("span", {}, [el("strong", {text: reward.name}), el("br"),
+      el("span", {"class": "muted", text: price + " · " + (TYPES[reward.type] || reward.type) + stock})]);
+    [timing(reward), limitNote(reward)].forEach((extra) => { if (extra) { info.append(el("br"), extra); } });
+    const waiting = !reward.available_now || reward.remaining === 0;
+    const action = waiting ? el("div", {"class": "fz-confirm"}) : rewardAction(reward);
+    const item = el("li", {"class": "fz-reward" + (locked || waiting ? " locked" : ""), "data-reward-id": String(reward.id)},
+      [info, action]);
+    // An offer that ends while the page is open is marked ended and can no longer be redeemed; one that
+    // starts is fetched again so that its button appears.
+    item.addEventListener("countdown:done", () => {
+      if (!reward.available_now) { loadRewards(); return; }
+      item.classList.add("ended", "locked");
+      action.replaceChildren(el("span", {"class": "fz-need", text: _("Ended")}));
+      const line = item.querySelector(".fz-timing");
+      if (line) { line.replaceChildren(_("This offer has ended.")); line.dataset.state = "ended"; }
+    });
+    return item;
+  }
+
   async function loadRewards() {
-    const result = await api("GET", "/api/v1/engagement/rewards");
+    const result = await api("GET", "/api/v1/engagement/rewards?upcoming=true");
     const list = $("rewards");
     list.replaceChildren();
     if (!result.ok) { list.appendChild(el("li", {"class": "muted", text: _("Not available right now.")})); return; }
     const rewards = Array.isArray(result.json) ? result.json : (result.json.items || result.json.results || []);
     if (!rewards.length) { list.appendChild(el("li", {"class": "muted", text: _("No rewards on offer right now.")})); return; }
-    rewards.forEach((reward) => {
-      const stock = reward.stock === -1 || reward.stock === null ? "" : " · " + fmt(_("%(n)s left"), {n: reward.stock});
-      const locked = reward.cost_points > (xpOnly(reward) ? data.xp : points);
-      const price = xpOnly(reward) ? fmt(_("%(n)s XP, nothing deducted"), {n: reward.cost_points})
-        : fmt(ngettext("%(n)s point", "%(n)s points", reward.cost_points), {n: reward.cost_points});
-      list.appendChild(el("li", {"class": "fz-reward" + (locked ? " locked" : "")}, [
-        el("span", {}, [el("strong", {text: reward.name}), el("br"),
-          el("span", {"class": "muted", text: price + " · " + (TYPES[reward.type] || reward.type) + stock})]),
-        rewardAction(reward)]));
+    rewards.forEach((reward) => list.appendChild(storeItem(reward)));
+  }
+
+  // --- Teams of the running season: join (with the team's code when it has one) or leave, then reload -------
+  const TEAM_REFUSALS = {join_code_required: _("This team needs its join code."),
+    join_code_invalid: _("That join code is not right."), already_in_team: _("You are already in a team this season."),
+    season_closed: _("The season is over: teams can no longer change.")};
+  const teams = $("season-teams");
+  if (teams) {
+    teams.addEventListener("click", async (event) => {
+      const button = event.target.closest("button[data-team-join], button[data-team-leave]");
+      if (!button) { return; }
+      const row = button.closest("[data-team]");
+      const season = encodeURIComponent(teams.dataset.season);
+      button.disabled = true;
+      let result;
+      if (button.hasAttribute("data-team-join")) {
+        const code = row.querySelector("[data-team-code]");
+        result = await api("POST", "/api/v1/engagement/teams",
+          {season: teams.dataset.season, team: row.dataset.team, code: code ? code.value.trim() : ""});
+      } else {
+        result = await api("DELETE", "/api/v1/engagement/teams?season=" + season);
+      }
+      if (result.ok) { window.location.reload(); return; }
+      button.disabled = false;
+      const status = $("team-status");
+      say(status, TEAM_REFUSALS[result.json.code] || errorText(result), false);
+      status.dataset.code = result.json.code || "";
     });
   }
+
+  // --- Invite link: copy to the clipboard (select it where the clipboard API is not allowed) ---------------
+  $("copy-invite").addEventListener("click", async () => {
+    const input = $("invite-link");
+    try {
+      await navigator.clipboard.writeText(input.value);
+      say($("invite-status"), _("Link copied."), true);
+    } catch (e) {
+      input.select();
+      say($("invite-status"), _("Press Ctrl+C (or long-press) to copy the selected link."), true);
+    }
+  });
 
   loadRewards();
   loadRedemptions();

@@ -35,6 +35,8 @@ def without_locks(monkeypatch):
         event_id__in=event_ids, **({"secret": secret} if secret is not None else {"pk": pk})).first())
     monkeypatch.setattr(services, "lock_state", lambda *, ticket_id, list_id: TicketListState.objects.filter(
         ticket_id=ticket_id, checkin_list_id=list_id).first())
+    monkeypatch.setattr(services, "lock_ticket_and_state", lambda *, event_ids, list_id, secret=None, pk=None: (
+        services.lock_ticket(event_ids=event_ids, secret=secret, pk=pk), services.UNKNOWN))
 
 
 def pause_after(monkeypatch, name: str, barrier: threading.Barrier):
@@ -87,6 +89,24 @@ def test_twenty_scanners_racing_a_fresh_ticket_accept_exactly_one(door):
     assert len(accepted) == 1
     assert Scan.objects.filter(successful=False, error_reason="already_redeemed").count() == THREADS - 1
     assert check_log_consistency(clist) == []
+
+
+def test_negative_control_trusting_a_missing_state_row_from_the_joint_lock_lets_several_in(door, monkeypatch):
+    """Why a first entry looks for its state row again after ``lock_ticket_and_state`` found none: that
+    statement's snapshot predates its wait for the ticket lock, so it cannot see the row the winner
+    inserted. Trusting it, the scanners that queued behind the winner all judge the ticket fresh."""
+    event, clist = door
+    ticket = Ticket.objects.create(event=event, order_code="A1")
+    joint = services.lock_ticket_and_state
+
+    def trusting(**kwargs):
+        found, state = joint(**kwargs)
+        return found, (None if state is services.UNKNOWN else state)
+
+    monkeypatch.setattr(services, "lock_ticket_and_state", trusting)
+    results, errors = run_concurrently(lambda i: scan(ticket, clist, gate=f"g{i}"), threads=THREADS)
+    # Each of them inserts a state row of its own: the unique (ticket, list) key refuses all but the first.
+    assert errors != [] or sum(r.ok for r in results) > 1
 
 
 def exited_ticket(event, clist):

@@ -227,8 +227,10 @@ def test_the_api_lists_achievements_with_progress_and_counters(member, member_ap
     by_code = {a["code"]: a for a in body["achievements"]}
     assert len(by_code) == 8
     first = by_code["first_comment"]
+    # The contract's fields, plus the additive "category" (null for an uncategorised achievement).
     assert set(first) == {"id", "code", "title", "description", "points", "xp", "icon", "achieved", "achieved_at",
-                          "progress"}
+                          "progress", "category"}
+    assert first["category"] is None
     assert first["achieved"] is True and first["achieved_at"] is not None
     assert first["progress"] == {"current": 1, "target": 1}
     assert by_code["comments_10"] == {**by_code["comments_10"], "achieved": False, "achieved_at": None,

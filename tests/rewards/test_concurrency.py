@@ -16,7 +16,7 @@ from django.db import IntegrityError
 from engagement import services as ledger
 from engagement.errors import InsufficientPoints
 from engagement.models import LedgerEntry, Member
-from rewards import services
+from rewards import redeem_sql, services
 from rewards.errors import InvalidTransition, OutOfStock
 from rewards.models import Redemption, Reward
 from tests.concurrency import postgres_only, run_concurrently
@@ -99,13 +99,13 @@ def test_negative_control_without_the_member_lock_everyone_passes_the_balance_ch
     (member_id,) = _members(1, 100)
     barrier, seen = threading.Barrier(4), []
 
-    def unlocked_read(pk):
-        member = Member.objects.get(pk=pk)
+    def unlocked_start(*, member_id, reward_id, key):  # redeem_sql.start without FOR NO KEY UPDATE
+        member = Member.objects.get(pk=member_id)
         seen.append(member.points)
         barrier.wait(timeout=30)  # every thread reads the balance before any of them spends
-        return member
+        return member, Reward.objects.get(pk=reward_id), None
 
-    monkeypatch.setattr(ledger, "lock_member", unlocked_read)
+    monkeypatch.setattr(redeem_sql, "start", unlocked_start)
     monkeypatch.setattr(ledger, "balance_guard", lambda points: False)
     results, errors = run_concurrently(_redeem_as([member_id], reward.pk), threads=4)
     # All four saw 100 points at the check that decides, so the application would have paid out four
@@ -164,3 +164,37 @@ def test_negative_control_read_check_write_transition_restocks_twice(make_reward
     assert Reward.objects.get(pk=reward.pk).stock == 2  # one unit sold, two given back
     # The refund's idempotency key (derived from the redemption) held even here: one refund entry.
     assert LedgerEntry.objects.filter(reason="redeem_refund").count() == 1
+
+
+# --- Replays: one key is one redemption, even when the replays wait on the first's member lock ---------
+
+
+def _replay_one_key(member_id: int, reward_id: int):
+    def run(i: int) -> Redemption:
+        return services.redeem(member=Member.objects.get(pk=member_id), reward_id=reward_id, idempotency_key="k-1")
+
+    return run
+
+
+def test_concurrent_replays_of_one_key_get_the_one_redemption_even_for_the_last_unit(make_reward):
+    # The redemption takes the last unit and all the points, so a replay whose first statement ran
+    # before the first request committed would be refused (out of stock, not enough points) if the
+    # key were not looked up again on the way out (services.redeem).
+    reward = make_reward("merch_physical", cost_points=60, stock=1)
+    member_id = _members(1, 60)[0]
+    results, errors = run_concurrently(_replay_one_key(member_id, reward.pk), threads=8)
+    assert errors == []
+    assert len({r.pk for r in results}) == 1 and sum(not r.replayed for r in results) == 1
+    assert Redemption.objects.count() == 1 == LedgerEntry.objects.filter(reason="redeem").count()
+    assert Reward.objects.get(pk=reward.pk).stock == 0 and Member.objects.get(pk=member_id).points == 0
+    _verify_ledger()
+
+
+def test_negative_control_without_the_key_answer_replays_are_refused(make_reward, monkeypatch):
+    monkeypatch.setattr(services, "_replayed", lambda **kwargs: None)
+    reward = make_reward("merch_physical", cost_points=60, stock=1)
+    member_id = _members(1, 60)[0]
+    results, errors = run_concurrently(_replay_one_key(member_id, reward.pk), threads=8)
+    assert len(results) == 1
+    assert len(errors) == 7 and all(isinstance(e, OutOfStock | InsufficientPoints | IntegrityError)
+                                    for e in errors), errors[:3]

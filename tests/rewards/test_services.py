@@ -73,16 +73,16 @@ def test_unknown_reward_is_not_found(rich_member):
     assert info.value.status_code == 404
 
 
-@pytest.mark.parametrize("window", [
-    {"active": False},
-    {"available_from": timezone.now() + timedelta(days=1)},
-    {"available_until": timezone.now() - timedelta(seconds=1)},
+@pytest.mark.parametrize(("window", "code"), [
+    ({"active": False}, "reward_unavailable"),
+    ({"available_from": timezone.now() + timedelta(days=1)}, "reward_not_yet_available"),
+    ({"available_until": timezone.now() - timedelta(seconds=1)}, "reward_expired"),
 ])
-def test_inactive_or_out_of_window_rewards_are_unavailable(rich_member, make_reward, window):
+def test_inactive_or_out_of_window_rewards_are_unavailable(rich_member, make_reward, window, code):
     reward = make_reward("merch_physical", **window)
     with pytest.raises(RewardUnavailable) as info:
         services.redeem(member=rich_member, reward_id=reward.pk)
-    assert info.value.code == "reward_unavailable"
+    assert info.value.code == code
 
 
 def test_available_window_is_judged_at_the_given_time(rich_member, make_reward):

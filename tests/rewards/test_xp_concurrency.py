@@ -11,7 +11,7 @@ from engagement import services as ledger
 from engagement.models import Member
 from rewards import services
 from rewards.errors import AlreadyRedeemed
-from rewards.models import Redemption
+from rewards.models import Redemption, Reward
 from tests.concurrency import postgres_only, run_concurrently
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -59,7 +59,10 @@ def test_negative_control_without_lock_and_index_the_reward_is_owned_many_times(
         check(member, reward)
         barrier.wait(timeout=30)  # everyone has checked before anyone writes
 
-    monkeypatch.setattr(services.ledger, "lock_member", lambda member_id: Member.objects.get(pk=member_id))
+    def unlocked_start(*, member_id, reward_id, key):  # redeem_sql.start without FOR NO KEY UPDATE
+        return Member.objects.get(pk=member_id), Reward.objects.get(pk=reward_id), None
+
+    monkeypatch.setattr(services.redeem_sql, "start", unlocked_start)
     monkeypatch.setattr(services, "_check_xp", check_then_wait)
     results, errors = _race(veteran, reward.pk)
     assert errors == []

@@ -15,7 +15,7 @@ def backfill_histograms(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0008_default_handles'),
+        ('engagement', '0012_streaks_achievement_categories'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
