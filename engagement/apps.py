@@ -46,6 +46,9 @@ def _connect_achievements_and_leaderboards() -> None:
 
     # Leaderboard totals are written in the entry's transaction; achievements are evaluated after it.
     ledger_entry_posted.connect(index.on_entry_posted, dispatch_uid="engagement_leaderboard_totals")
+    settings.CELERY_BEAT_SCHEDULE.setdefault("engagement-compact-leaderboard-histograms", {
+        "task": "engagement.tasks.compact_leaderboard_histograms",
+        "schedule": float(getattr(settings, "ENGAGEMENT_LEADERBOARD_COMPACT_SECONDS", 10))})
     ledger_entry_posted.connect(achievements.on_entry_posted, dispatch_uid="engagement_achievements")
     ledger_entry_posted.connect(challenges.on_entry_posted, dispatch_uid="engagement_challenges")
     for signal in (post_save, post_delete):

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from engagement import conf, services
 from engagement.errors import DomainError, MemberBanned
-from engagement.leaderboards import index
+from engagement.leaderboards import histogram, index
 from engagement.leaderboards.periods import local_day
 from engagement.models import Activity, LeaderboardTotal, Member, Season, SeasonStanding, Team, TeamMembership
 from engagement.models.ledger import listed_q
@@ -75,6 +75,7 @@ def save_season(*, season: Season, previous_starts: dt.date | None = None) -> Se
     season.save()
     if previous_starts is not None and previous_starts != season.starts:
         LeaderboardTotal.objects.filter(period=LeaderboardTotal.Period.SEASON, start=previous_starts).delete()
+        histogram.rebuild_boards(period=LeaderboardTotal.Period.SEASON, start=previous_starts)
     index.rebuild_season_totals(starts=season.starts, ends=season.ends)
     return season
 

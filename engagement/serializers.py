@@ -58,10 +58,14 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
+    """One board row (``engagement.leaderboards.Row``). The fields declare the shape (and the OpenAPI
+    schema); ``to_representation`` builds the same JSON straight from the row's plain values, which is
+    several times cheaper than DRF's per-field path on a 100-row page."""
+
     rank = serializers.IntegerField()
     user_id = serializers.IntegerField(source="member.user_id")
-    first_name = serializers.CharField(source="member.user.first_name")
-    last_name = serializers.CharField(source="member.user.last_name")
+    first_name = serializers.CharField(source="member.first_name")
+    last_name = serializers.CharField(source="member.last_name")
     username = serializers.CharField(source="member.display_name")
     role = serializers.SerializerMethodField()
     points = serializers.IntegerField()
@@ -76,12 +80,24 @@ class LeaderboardRowSerializer(serializers.Serializer):
         return levels.color_for_level(row.level)
 
     def get_role(self, row) -> str:
-        user = row.member.user
-        return "admin" if user.is_superuser else "staff" if user.is_staff else "member"
+        return row.member.role
+
+    def to_representation(self, row) -> dict:
+        member = row.member
+        return {
+            "rank": row.rank, "user_id": member.user_id, "first_name": member.first_name,
+            "last_name": member.last_name, "username": member.display_name, "role": self.get_role(row),
+            "points": row.points, "level": row.level, "level_color": self.get_level_color(row),
+            "xp": row.xp, "value": row.value, "avatar_url": member.avatar_url or None,
+            "animated_avatar_url": member.animated_avatar_url or None,
+        }
 
 
 class AdminLeaderboardRowSerializer(LeaderboardRowSerializer):
-    email = serializers.EmailField(source="member.user.email")
+    email = serializers.EmailField(source="member.email")
+
+    def to_representation(self, row) -> dict:
+        return {**super().to_representation(row), "email": row.member.email}
 
 
 class LeaderboardSerializer(serializers.Serializer):

@@ -41,6 +41,15 @@ def repair_leaderboard_index() -> int:
     return repair_index()
 
 
+@shared_task(ignore_result=True, autoretry_for=(OperationalError,), max_retries=2)
+def compact_leaderboard_histograms() -> int:
+    """Beat, every few seconds: fold the rank histograms' appended rows into one row per bucket, which
+    keeps an own rank without Redis a short sum however many awards came in."""
+    from engagement.leaderboards.histogram import compact
+
+    return compact()
+
+
 @shared_task(ignore_result=True)
 def end_expired_bans() -> int:
     """Beat, every minute: end the bans whose end date has passed (they already stopped refusing)."""

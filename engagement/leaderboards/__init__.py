@@ -25,6 +25,7 @@ from django.utils import timezone
 from engagement import levels
 from engagement.leaderboards import redis_index
 from engagement.leaderboards.periods import PERIOD_OF_WINDOW, WINDOWS, local_day, period_start, window_start
+from engagement.leaderboards.rows import RowMember, row_member_of
 from engagement.leaderboards.seasons import StandingSource
 from engagement.leaderboards.sql import SqlSource
 from engagement.models import Activity, LedgerEntry, Member, Season
@@ -32,19 +33,13 @@ from engagement.models.leaderboard import LeaderboardTotal
 
 log = logging.getLogger(__name__)
 METRICS = ("points", "xp", "level")
-# What a board row shows (the API's row serializers); loading only these keeps a top-100 cheap.
-ROW_FIELDS = (
-    "username", "points", "xp", "level", "avatar_url", "animated_avatar_url", "show_on_leaderboard", "banned",
-    "user__username", "user__first_name", "user__last_name", "user__email", "user__is_staff", "user__is_superuser",
-)
-
 __all__ = ["METRICS", "WINDOWS", "Board", "Row", "leaderboard", "window_start"]
 
 
 @dataclass
 class Row:
     rank: int
-    member: Member
+    member: RowMember  # plain display values (pk, user_id, display_name, …), not a model instance
     value: int
     points: int
     xp: int
@@ -89,9 +84,10 @@ class _Spec:
     def value(self, base_value: int) -> int:
         return levels.level_for_xp(base_value) if self.metric == "level" else base_value
 
-    def row(self, rank: int, member: Member, base_value: int, other_value: int) -> Row:
+    def row(self, rank: int, base_value: int, other_value: int, member: RowMember,
+            balances: tuple[int, int] | None) -> Row:
         if self.is_global:
-            points, xp = member.points, member.xp
+            points, xp = balances
         else:
             points, xp = (base_value, other_value) if self.base == "points" else (other_value, base_value)
         return Row(rank, member, self.value(base_value), points, xp, member.level)
@@ -107,16 +103,14 @@ def _above(source, spec: _Spec, base_value: int) -> int:
 
 
 def _fill(board: Board, source, spec: _Spec, *, limit: int, viewer: Member | None) -> Board:
-    top = source.top(limit)
-    members = Member.objects.select_related("user").only(*ROW_FIELDS).in_bulk([member_id for member_id, _, _ in top])
-    # Redis may briefly list a member an admin hid outside the profile API; never show them.
-    top = [t for t in top if t[0] in members and members[t[0]].listed]
-    ranks = competition_ranks([spec.value(base) for _, base, _ in top])
-    board.items = [spec.row(r, members[m], base, other) for r, (m, base, other) in zip(ranks, top, strict=True)]
+    top = source.rows(limit) if limit > 0 else []
+    ranks = competition_ranks([spec.value(base) for base, _, _, _ in top])
+    board.items = [spec.row(rank, *row) for rank, row in zip(ranks, top, strict=True)]
     if viewer is not None and viewer.listed:
         mine = source.member_values(viewer.pk)
         if mine is not None:
-            board.me = spec.row(_above(source, spec, mine[0]) + 1, viewer, *mine)
+            board.me = spec.row(_above(source, spec, mine[0]) + 1, *mine, row_member_of(viewer),
+                                (viewer.points, viewer.xp))
     return board
 
 

@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from engagement.leaderboards import redis_index, seasons, totals
+from engagement.leaderboards import histogram, redis_index, seasons, totals
 from engagement.leaderboards.periods import PERIOD_OF_WINDOW, entry_periods, local_day, period_start
 from engagement.models import LeaderboardDirtyMember, LeaderboardTotal, LedgerEntry, Member, Season
 from engagement.models.ledger import listed_q
@@ -22,9 +22,12 @@ BATCH = 5000
 def on_entry_posted(sender, entry: LedgerEntry, member: Member, **kwargs) -> None:
     """Receiver of ``ledger_entry_posted`` (inside the entry's transaction, under the member lock)."""
     counted = totals.counts_on_boards(entry.reason)
+    changed = []
     if counted:
-        totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points, xp=entry.xp,
-                         created=entry.created)
+        changed = totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points,
+                                   xp=entry.xp, created=entry.created)
+    histogram.record(histogram.entry_moves(balances=(member.points, member.xp), delta=(entry.points, entry.xp),
+                                           totals=changed))
     if redis_index.enabled():
         boards = entry_periods(created=entry.created, activity_id=entry.activity_id) if counted else []
         transaction.on_commit(partial(
@@ -177,15 +180,20 @@ def rebuild_index(*, tick: Callable[[int], None] = lambda n: None) -> int:
 
 
 def rebuild_totals() -> int:
-    """Recompute the SQL totals from the ledger in one transaction; returns the rows written."""
+    """Recompute the SQL totals, then the rank histograms from them, in one transaction; returns the
+    total rows written."""
     with transaction.atomic():
         written = totals.rebuild_totals()
         for starts, ends in Season.objects.values_list("starts", "ends"):
             written += rebuild_season_totals(starts=starts, ends=ends)
+        histogram.rebuild()
         return written
 
 
 def rebuild_season_totals(*, starts, ends) -> int:
-    """Recompute one season's rows from the day rows, in the caller's transaction; returns rows written."""
+    """Recompute one season's rows from the day rows, and their rank histograms, in the caller's
+    transaction; returns rows written."""
     LeaderboardTotal.objects.filter(period=LeaderboardTotal.Period.SEASON, start=starts).delete()
-    return totals.insert_select(seasons.season_rows(starts=starts, ends=ends))
+    written = totals.insert_select(seasons.season_rows(starts=starts, ends=ends))
+    histogram.rebuild_boards(period=LeaderboardTotal.Period.SEASON, start=starts)
+    return written

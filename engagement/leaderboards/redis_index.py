@@ -19,7 +19,9 @@ import redis
 from django.conf import settings
 
 from engagement.leaderboards.periods import aware_midnight, period_end
+from engagement.leaderboards.rows import RowMember, display_columns, row_member
 from engagement.models.leaderboard import LeaderboardTotal
+from engagement.models.ledger import Member, listed_q
 
 log = logging.getLogger(__name__)
 ID_WIDTH = 12
@@ -176,6 +178,16 @@ class RedisSource:
 
     def top(self, limit: int) -> list[tuple[int, int, int]]:
         return top(self.key, self.other_key, limit)
+
+    def rows(self, limit: int) -> list[tuple[int, int, RowMember, tuple[int, int] | None]]:
+        """The ids from Redis, then one query for their display columns and committed balances.
+
+        Redis may briefly list a member an admin hid outside the profile API: they are left out.
+        """
+        ranked = top(self.key, self.other_key, limit)
+        found = Member.objects.filter(listed_q(), pk__in=[m for m, _, _ in ranked])
+        shown = {values[0]: values for values in found.values_list(*display_columns(), "points", "xp")}
+        return [(base, other, row_member(shown[m][:-2]), shown[m][-2:]) for m, base, other in ranked if m in shown]
 
     def member_values(self, member_id: int) -> tuple[int, int] | None:
         return member_values(self.key, self.other_key, member_id)

@@ -16,6 +16,7 @@ import time
 from django.db import transaction
 from django.db.models import DateField, F, Sum, Value
 
+from engagement.leaderboards.rows import display_columns, row_member
 from engagement.models.leaderboard import LeaderboardTotal
 from engagement.models.seasons import Season, SeasonStanding
 
@@ -78,17 +79,23 @@ class StandingSource:
 
     def __init__(self, *, season_id: int, base: str):
         self.base, self.other = base, ("xp" if base == "points" else "points")
-        self.rows = SeasonStanding.objects.filter(season_id=season_id)
+        self.standings = SeasonStanding.objects.filter(season_id=season_id)
 
     def top(self, limit: int) -> list[tuple[int, int, int]]:
-        return list(self.rows.order_by(f"-{self.base}", "member_id").values_list("member_id", self.base,
-                                                                                 self.other)[:limit])
+        return list(self.standings.order_by(f"-{self.base}", "member_id").values_list("member_id", self.base,
+                                                                                      self.other)[:limit])
+
+    def rows(self, limit: int) -> list[tuple]:
+        """[(value, other value, member, None)] of the best ``limit``, display columns joined in (see rows.py)."""
+        ranked = self.standings.order_by(f"-{self.base}", "member_id").values_list(
+            self.base, self.other, *display_columns("member__"))[:limit]
+        return [(base, other, row_member(display), None) for base, other, *display in ranked]
 
     def member_values(self, member_id: int) -> tuple[int, int] | None:
-        return self.rows.filter(member_id=member_id).values_list(self.base, self.other).first()
+        return self.standings.filter(member_id=member_id).values_list(self.base, self.other).first()
 
     def count_above(self, value: int) -> int:
-        return self.rows.filter(**{f"{self.base}__gt": value}).count()
+        return self.standings.filter(**{f"{self.base}__gt": value}).count()
 
     def count_at_least(self, value: int) -> int:
-        return self.rows.filter(**{f"{self.base}__gte": value}).count()
+        return self.standings.filter(**{f"{self.base}__gte": value}).count()

@@ -25,8 +25,9 @@ def _table() -> str:
     return connection.ops.quote_name(LeaderboardTotal._meta.db_table)
 
 
-def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, created) -> None:
+def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, created) -> list[tuple]:
     """Add one entry to its boards' totals: one multi-row upsert, inside the caller's transaction.
+    Returns each changed board's (scope, period, start, points, xp) after the entry.
 
     The (scope, period, start, member) rows of one member are only written under that member's
     row lock (services.lock_member), so the increments never race with each other.
@@ -39,9 +40,10 @@ def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, 
     sql = (
         f"INSERT INTO {table} (scope, period, start, member_id, points, xp) VALUES {rows} "
         f"ON CONFLICT (scope, period, start, member_id) DO UPDATE "
-        f"SET points = {table}.points + excluded.points, xp = {table}.xp + excluded.xp"
+        f"SET points = {table}.points + excluded.points, xp = {table}.xp + excluded.xp "
+        f"RETURNING scope, period, start, points, xp"
     )
-    config_sql.execute(sql, params)  # on every award: a prepared statement on PostgreSQL
+    return config_sql.execute(sql, params).fetchall()  # on every award: a prepared statement on PostgreSQL
 
 
 COLUMNS = "scope, period, start, member_id, points, xp"

@@ -1,7 +1,7 @@
 from .achievements import Achievement, AchievementCategory, MemberAchievement
 from .campaigns import Campaign
 from .challenges import Challenge, ChallengeCompletion
-from .leaderboard import LeaderboardDirtyMember, LeaderboardTotal
+from .leaderboard import LeaderboardBucket, LeaderboardDirtyMember, LeaderboardTotal
 from .ledger import Activity, EarningRule, LedgerEntry, Member
 from .moderation import Ban, SpamReport, UnbanRequest
 from .referrals import Referral, ReferralCode
@@ -10,7 +10,7 @@ from .streaks import Streak, StreakFreezeUse
 
 __all__ = [
     "Achievement", "AchievementCategory", "Activity", "Ban", "Campaign", "Challenge", "ChallengeCompletion",
-    "EarningRule", "LeaderboardDirtyMember", "LeaderboardTotal", "LedgerEntry", "Member", "MemberAchievement",
-    "Referral", "ReferralCode", "Season", "SeasonStanding", "SpamReport", "Streak", "StreakFreezeUse", "Team",
-    "TeamMembership", "UnbanRequest",
+    "EarningRule", "LeaderboardBucket", "LeaderboardDirtyMember", "LeaderboardTotal", "LedgerEntry", "Member",
+    "MemberAchievement", "Referral", "ReferralCode", "Season", "SeasonStanding", "SpamReport", "Streak",
+    "StreakFreezeUse", "Team", "TeamMembership", "UnbanRequest",
 ]

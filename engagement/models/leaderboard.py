@@ -55,3 +55,33 @@ class LeaderboardDirtyMember(models.Model):
 
     def __str__(self) -> str:
         return str(self.member_id)
+
+
+class LeaderboardBucket(models.Model):
+    """A change in how many members of one board have a value in one bucket: the rows of a histogram
+    per (board, base), appended in the ledger's transaction and summed on read (derived data, rebuilt by
+    ``manage.py rebuild_leaderboards``; see ``engagement.leaderboards.histogram``).
+
+    A board is (scope, period, start) as in LeaderboardTotal, with (0, "a", EPOCH) for the global
+    all-time board of balances. ``base`` is "p" (points) or "x" (XP); ``bucket`` is the lowest value
+    of the bucket; ``members`` is +n or -n. Rows are only inserted, never updated, so concurrent
+    awards never wait on each other here; a periodic compaction folds them into one row per bucket.
+    """
+
+    scope = models.BigIntegerField()
+    # No choices: any period kind of LeaderboardTotal (day, week, month, all, and later ones) has a histogram.
+    period = models.CharField(max_length=1)
+    start = models.DateField()
+    base = models.CharField(max_length=1)
+    bucket = models.BigIntegerField()
+    members = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # "Members in the buckets above v" is an index-only range sum over (board, base, bucket ≥ …).
+            models.Index(fields=["scope", "period", "start", "base", "bucket", "members"],
+                         name="engagement_lbbucket_board"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}/{self.period}/{self.start}/{self.base}: {self.bucket} {self.members:+d}"

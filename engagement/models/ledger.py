@@ -54,6 +54,11 @@ class Member(models.Model):
             # SQL path.
             models.Index(fields=["id"], name="engagement_member_hidden_idx",
                          condition=Q(show_on_leaderboard=False) | Q(banned=True)),
+            # "Hidden members above v" on the global board as an index-only range (a rank subtracts them).
+            models.Index(fields=["points"], name="engagement_member_hidden_pts",
+                         condition=Q(show_on_leaderboard=False) | Q(banned=True)),
+            models.Index(fields=["xp"], name="engagement_member_hidden_xp",
+                         condition=Q(show_on_leaderboard=False) | Q(banned=True)),
         ]
 
     def __str__(self) -> str:

@@ -1,12 +1,14 @@
 """Leaderboard semantics (SQL path), the SQL totals, and the Redis index against SQL on the same data."""
 
 import datetime as dt
+import json
 import random
 import uuid
 
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -137,6 +139,64 @@ def test_the_api_serves_windows_and_scopes(member_api, member, people):
     body = member_api.get("/api/v1/engagement/leaderboard?window=day").json()
     assert [i["user_id"] for i in body["items"]] == [other.user_id, member.user_id]
     assert body["me"]["rank"] == 2
+
+
+def expected_row(member: Member, *, rank: int, value: int, points: int, xp: int, email: bool = False) -> dict:
+    """A row as the contract prints it, spelled out from the model instances (what the old, instance-based
+    serializer produced), so plain-data rows are proven byte-identical."""
+    member.refresh_from_db()
+    user = member.user
+    row = {
+        "rank": rank, "user_id": user.pk, "first_name": user.first_name, "last_name": user.last_name,
+        "username": member.display_name,
+        "role": "admin" if user.is_superuser else "staff" if user.is_staff else "member",
+        "points": points, "level": member.level, "level_color": member.level_color, "xp": xp, "value": value,
+        "avatar_url": member.avatar_url or None, "animated_avatar_url": member.animated_avatar_url or None,
+    }
+    return {**row, "email": user.email} if email else row
+
+
+@pytest.mark.django_db
+def test_rows_from_plain_values_print_byte_identical_json(member_api, admin_api, member, people, make_user):
+    staff = services.member_for_user(make_user("staffer", is_staff=True, first_name="Šárka", last_name="Nová"))
+    (plain,) = people(1)
+    Member.objects.filter(pk=plain.pk).update(username="", avatar_url="https://img.example/a.png")
+    booth = Activity.objects.create(name="Booth", slug="booth")
+    give(staff, 300, activity=booth, at=timezone.now())
+    give(plain, 120, xp=40, activity=booth, at=timezone.now())
+    give(member, 5, at=timezone.now())
+    services.spend(member=staff, points=100, reason="redeem", at=timezone.now())
+    response = member_api.get("/api/v1/engagement/leaderboard?limit=10")
+    assert response.content == json.dumps({
+        "metric": "points", "window": "all", "activity": None,
+        "items": [expected_row(staff, rank=1, value=200, points=200, xp=300),
+                  expected_row(plain, rank=2, value=120, points=120, xp=40),
+                  expected_row(member, rank=3, value=5, points=5, xp=5)],
+        "me": expected_row(member, rank=3, value=5, points=5, xp=5),
+    }, ensure_ascii=False, separators=(",", ":")).encode()
+    body = admin_api.get("/api/v1/admin/engagement/leaderboard?activity=booth&window=week&metric=level").json()
+    assert body["items"] == [expected_row(staff, rank=1, value=3, points=300, xp=300, email=True),
+                             expected_row(plain, rank=2, value=1, points=120, xp=40, email=True)]
+
+
+@pytest.mark.django_db
+def test_a_top_100_with_rows_is_one_query_and_builds_no_model_instances(people, django_assert_num_queries,
+                                                                          monkeypatch):
+    members = people(12)
+    booth = Activity.objects.create(name="Booth", slug="booth")
+    for i, m in enumerate(members):
+        give(m, 10 + i, activity=booth)
+    built = []
+    for model in (Member, get_user_model()):
+        original = model.from_db.__func__
+        monkeypatch.setattr(model, "from_db", classmethod(
+            lambda cls, *args, original=original: built.append(cls) or original(cls, *args)))
+    for query in ({}, {"activity": booth, "window": "week", "at": AT}, {"metric": "level", "window": "month",
+                                                                        "at": AT}):
+        with django_assert_num_queries(1):
+            board = leaderboard(**query, limit=100, use_redis=False)
+        assert len(board.items) == 12 and board.items[0].member.pk == members[-1].pk
+    assert built == []
 
 
 # --- The same data through Redis and SQL ---------------------------------------------------------------
@@ -296,5 +356,5 @@ def test_rebuild_command_recomputes_the_sql_totals(people, settings, capsys):
     give(a, 10, activity=Activity.objects.create(name="Booth", slug="booth"))
     LeaderboardTotal.objects.all().delete()
     call_command("rebuild_leaderboards", "--no-progress")
-    assert "Rebuilt 7 SQL total row(s)." in capsys.readouterr().out
+    assert "Rebuilt 7 SQL total row(s) with their rank histograms." in capsys.readouterr().out
     assert leaderboard(window="day", at=AT).items[0].value == 10

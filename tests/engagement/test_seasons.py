@@ -359,5 +359,5 @@ def test_the_demo_seeds_a_running_season_with_two_teams():
     season = again["season"]
     assert seasons.state(season) == Season.State.ACTIVE and season.teams.count() == 2
     board = leaderboard(season=season, limit=5)
-    assert [row.member.user.username for row in board.items] == ["alice", "bob"]
+    assert [row.member.login for row in board.items] == ["alice", "bob"]
     assert [row.members for row in seasons.team_board(season=season)] == [1, 1]

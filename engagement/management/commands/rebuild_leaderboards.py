@@ -6,7 +6,7 @@ from engagement.leaderboards import index, redis_index
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the leaderboards' derived data from the ledger: the SQL totals, then (with "
+        "Rebuild the leaderboards' derived data from the ledger: the SQL totals and rank histograms, then (with "
         "ENGAGEMENT_LEADERBOARD_REDIS) the Redis index. Safe to rerun; boards answer from SQL meanwhile."
     )
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *, redis_only: bool, no_progress: bool, **options) -> str:
         parts = []
         if not redis_only:
-            parts.append(f"{index.rebuild_totals()} SQL total row(s)")
+            parts.append(f"{index.rebuild_totals()} SQL total row(s) with their rank histograms")
         if redis_index.enabled():
             bar = tqdm(total=index.index_size(), unit="row", disable=no_progress, file=self.stderr._out)
             try:

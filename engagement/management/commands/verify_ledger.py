@@ -1,18 +1,22 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from engagement.leaderboards import histogram
 from engagement.models import Member
 from engagement.verification import ledger_mismatches
 
 
 class Command(BaseCommand):
-    help = "Prove that every member's cached points, XP and level equal what their ledger entries add up to."
+    help = ("Prove that every member's cached points, XP and level equal what their ledger entries add up to, "
+            "and that the leaderboards' rank histograms count exactly the balances and totals.")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+        parser.add_argument("--ledger-only", action="store_true",
+                            help="Check the balances only, not the leaderboards' rank histograms.")
 
-    def handle(self, *, batch_size: int, no_progress: bool, **options) -> str:
+    def handle(self, *, batch_size: int, no_progress: bool, ledger_only: bool = False, **options) -> str:
         total = Member.objects.count()
         bar = tqdm(total=total, unit="member", disable=no_progress or total < batch_size, file=self.stderr)
         mismatches = list(ledger_mismatches(batch_size=batch_size, progress=bar.update))
@@ -25,4 +29,13 @@ class Command(BaseCommand):
             )
         if mismatches:
             raise CommandError(f"Ledger mismatch for {len(mismatches)} of {total} member(s).")
-        return f"Ledger OK: {total} member(s) checked, cached balances equal their entries."
+        if ledger_only:
+            return f"Ledger OK: {total} member(s) checked, cached balances equal their entries."
+        wrong = histogram.mismatches()
+        for line in wrong:
+            self.stderr.write(f"rank histogram {line}")
+        if wrong:
+            raise CommandError(f"The leaderboards' rank histogram is off in {len(wrong)} bucket(s) (first 20 shown); "
+                               "run manage.py rebuild_leaderboards.")
+        return (f"Ledger OK: {total} member(s) checked, cached balances equal their entries; "
+                "the rank histograms count them exactly.")
