@@ -12,15 +12,14 @@ with no ORM, no signals and no Python domain logic: what the ORM path can approa
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from queue import Empty
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _floor  # noqa: E402
 from _common import recreate_database, setup_django, summary  # noqa: E402
 
 # BENCH_DB: another name, when several people bench on one PostgreSQL.
@@ -44,7 +43,7 @@ def prepare(url: str, members: int) -> None:
     EarningRule.objects.get_or_create(reason="bench_award", defaults={"points": 1, "xp": 1})
 
 
-def orm_worker(url: str, worker: str, member_ids: list[int], awards: int, queue, go, statements=None) -> None:
+def orm_worker(url: str, member_ids: list[int], statements, worker: str, awards: int, queue, go) -> None:
     setup_django(url, **DJANGO_ENV)
     from django.db import connection
 
@@ -103,7 +102,7 @@ def capture_statements(url: str) -> list[tuple[str, list]]:
     return [(sql, [plain(p) for p in params]) for sql, params in calls]
 
 
-def raw_worker(url: str, worker: str, member_ids: list[int], awards: int, queue, go, statements) -> None:
+def raw_worker(url: str, member_ids: list[int], statements, worker: str, awards: int, queue, go) -> None:
     import psycopg
 
     latencies = []
@@ -121,42 +120,11 @@ def raw_worker(url: str, worker: str, member_ids: list[int], awards: int, queue,
     queue.put(latencies)
 
 
-_runs = iter(range(1_000_000))
-
-
 def run(target, url: str, member_ids: list[int], awards: int, workers: int, statements=None):
-    """Run ``target`` in ``workers`` processes; idempotency keys are unique per run and worker.
-
-    The clock starts once every process has started, imported what it needs and connected, and stops
-    when the last one has finished: start-up (heavier for Django than for bare psycopg) is not measured.
-    """
-    run_id = next(_runs)
-    ctx = mp.get_context("spawn")
-    queue, go = ctx.Queue(), ctx.Event()
+    """Run ``target`` in ``workers`` processes (bench/_floor.run: the clock leaves out start-up), each
+    awarding to its own slice of the members; idempotency keys are unique per run and worker."""
     per_worker = awards // workers
-    slices = [member_ids[w::workers] for w in range(workers)]
-    procs = [ctx.Process(target=target, args=(url, f"{run_id}.{w}", slices[w], per_worker, queue, go, statements))
-             for w in range(workers)]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        _get(queue, target)
-    started = time.perf_counter()
-    go.set()
-    latencies = []
-    for _ in procs:
-        latencies += _get(queue, target)
-    elapsed = time.perf_counter() - started
-    for p in procs:
-        p.join()
-    return per_worker * workers / elapsed, latencies
-
-
-def _get(queue, target):
-    try:
-        return queue.get(timeout=600)
-    except Empty:
-        raise SystemExit(f"a {target.__name__} process died; see its traceback above") from None
+    return _floor.run(target, [(url, member_ids[w::workers], statements) for w in range(workers)], per_worker)
 
 
 def main() -> None:

@@ -157,7 +157,10 @@ def _post(
     # Decided here, under the member lock, with the other checks; written by _write with the entry.
     streak = None
     if operation == "award":
-        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at)
+        # The streak state lock_member read with the lock, used once: a second award on the same locked
+        # instance (same transaction) must see what the first one wrote, so it reads the row again.
+        state = holder.__dict__.pop("locked_streak", streaks.UNREAD)
+        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at, state=state)
     fields = {
         "reason": reason,
         "activity": activity,
