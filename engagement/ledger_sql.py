@@ -14,7 +14,7 @@ constraints and the idempotency key's unique index. ``services`` decides; this m
 from functools import cache
 
 from config import sql
-from engagement.models import Campaign, EarningRule, LedgerEntry, Member
+from engagement.models import Campaign, EarningRule, LedgerEntry, Member, Streak
 
 # --- Member lock -------------------------------------------------------------------------------------
 
@@ -25,8 +25,7 @@ def lock_member(member_id: int) -> Member:
     # member (tickets, redemptions) elsewhere never waits for an award.
     # The same round trip reads the member's streak row (an award needs it, and its writes are guarded
     # by this lock): ``locked_streak`` on the instance is an engagement.streaks.State, or None.
-    from engagement.models import Streak
-    from engagement.streaks import STATE_FIELDS, State
+    from engagement.streaks import STATE_FIELDS, State  # engagement.streaks imports this module
 
     rows = sql.fetch(_lock_with_streak_sql(), [member_id])
     if not rows:
@@ -39,7 +38,6 @@ def lock_member(member_id: int) -> Member:
 
 @cache
 def _lock_with_streak_sql() -> str:
-    from engagement.models import Streak
     from engagement.streaks import STATE_FIELDS
 
     owner, pk = sql.column(Streak, "member"), sql.column(Member, "id")
