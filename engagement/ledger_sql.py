@@ -14,7 +14,7 @@ constraints and the idempotency key's unique index. ``services`` decides; this m
 from functools import cache
 
 from config import sql
-from engagement.models import Campaign, EarningRule, LedgerEntry, Member, Streak
+from engagement.models import Campaign, EarningRule, LedgerEntry, Member
 
 # --- Member lock -------------------------------------------------------------------------------------
 
@@ -23,27 +23,10 @@ def lock_member(member_id: int) -> Member:
     # FOR NO KEY UPDATE (config.sql.for_update): it excludes every other balance writer (they all take
     # this lock) but not the KEY SHARE locks of foreign-key checks, so inserting rows that point at the
     # member (tickets, redemptions) elsewhere never waits for an award.
-    # The same round trip reads the member's streak row (an award needs it, and its writes are guarded
-    # by this lock): ``locked_streak`` on the instance is an engagement.streaks.State, or None.
-    from engagement.streaks import STATE_FIELDS, State  # engagement.streaks imports this module
-
-    rows = sql.fetch(_lock_with_streak_sql(), [member_id])
-    if not rows:
+    member = sql.locked_row(Member, "r.id = %s", [member_id])
+    if member is None:
         raise Member.DoesNotExist(f"No member {member_id}.")
-    row, width = rows[0], len(Member._meta.concrete_fields)
-    member = sql.build(Member, row[:width])
-    member.locked_streak = State(*sql.convert(Streak, row[width:-1], STATE_FIELDS)) if row[-1] is not None else None
     return member
-
-
-@cache
-def _lock_with_streak_sql() -> str:
-    from engagement.streaks import STATE_FIELDS
-
-    owner, pk = sql.column(Streak, "member"), sql.column(Member, "id")
-    return (f"SELECT {sql.columns(Member, 'r')}, {sql.columns(Streak, 's', STATE_FIELDS)}, s.{owner} "
-            f"FROM {sql.table(Member)} r LEFT JOIN {sql.table(Streak)} s ON s.{owner} = r.{pk} "
-            f"WHERE r.{pk} = %s{sql.for_update(of='r')}")
 
 
 # --- Rules, campaigns, caps --------------------------------------------------------------------------

@@ -155,12 +155,13 @@ def _post(
             return entry
         raise
     # Decided here, under the member lock, with the other checks; written by _write with the entry.
+    # The streak row is read by a statement of its own, after the lock is granted. Joined into the lock's
+    # statement it would be one round trip fewer but wrong: after waiting for the lock, PostgreSQL
+    # re-reads only the locked member row, and the joined streak row is as of the statement's start, so
+    # racing awards on a new day each added it (test_racing_awards_on_a_new_day_bump_the_streak_once).
     streak = None
     if operation == "award":
-        # The streak state lock_member read with the lock, used once: a second award on the same locked
-        # instance (same transaction) must see what the first one wrote, so it reads the row again.
-        state = holder.__dict__.pop("locked_streak", streaks.UNREAD)
-        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at, state=state)
+        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at)
     fields = {
         "reason": reason,
         "activity": activity,

@@ -120,18 +120,14 @@ def read_state(member_id: int) -> State | None:
     return State(*sql.convert(Streak, rows[0], STATE_FIELDS)) if rows else None
 
 
-UNREAD = object()
-
-
-def plan(*, member_id: int, reason: str, points: int, xp: int, at: datetime, state=UNREAD) -> Plan | None:
+def plan(*, member_id: int, reason: str, points: int, xp: int, at: datetime) -> Plan | None:
     """The streak change an award makes, or None (not a counted entry, or its day is counted already).
     The caller holds the member lock. An award dated before the last active day (a backfill) changes
-    nothing here; ``rebuild_member`` places it. ``state``: the member's State (or None: no row yet) when
-    the caller read it with the lock (ledger_sql.lock_member_with_streak); read here otherwise."""
+    nothing here; ``rebuild_member`` places it."""
     if not counts(reason=reason, points=points, xp=xp):
         return None
     day = local_day(at)
-    before = read_state(member_id) if state is UNREAD else state
+    before = read_state(member_id)
     if before is not None and before.last_active_day is not None and day <= before.last_active_day:
         return None
     state = before or State()
