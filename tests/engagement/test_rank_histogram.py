@@ -22,6 +22,7 @@ from engagement.leaderboards import METRICS, WINDOWS, _Spec, histogram, index, l
 from engagement.leaderboards.sql import SqlSource
 from engagement.models import Activity, LeaderboardBucket, LeaderboardTotal, Member
 from tests.concurrency import postgres_only, run_concurrently
+from tests.engagement.test_concurrency import _unlocked_read_then_wait
 
 NOW = timezone.make_aware(dt.datetime(2026, 4, 15, 12, 0))
 
@@ -248,23 +249,6 @@ def test_concurrent_awards_keep_the_histogram_exact(make_user):
     assert errors == [] and len(results) == THREADS
     call_command("verify_ledger", "--no-progress")  # balances and histograms
     assert assert_exact(activity, members, at=timezone.now()) > 100
-
-
-def _unlocked_read_then_wait(barrier):
-    """lock_member replaced by a plain read, each racing request held until all have read: the
-    check-then-act race, made deterministic (as in test_concurrency.py)."""
-    held, count_lock = [0], threading.Lock()
-
-    def read(member_id):
-        member = Member.objects.get(pk=member_id)
-        with count_lock:
-            held[0] += 1
-            wait = held[0] <= barrier.parties
-        if wait:
-            barrier.wait(timeout=30)
-        return member
-
-    return read
 
 
 @postgres_only
