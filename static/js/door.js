@@ -138,22 +138,34 @@
     }
   }
 
-  let flushing = false;
+  // One upload run at a time. A trigger that arrives during a run (the "online" event, the timer) asks for
+  // one more run afterwards: the run in flight may have failed on a network that was not back yet. A failed
+  // upload is retried after 1 s, 2 s, 4 s … up to 15 s, so the queue empties soon after the network returns.
+  let flushing = false, again = false, retryTimer = null, retryMs = 1000;
   async function flush() {
-    if (flushing) return;
+    if (flushing) { again = true; return; }
     flushing = true;
+    clearTimeout(retryTimer);
+    let failed = false;
     try {
       let items = queue();
       while (items.length) {
         const item = items[0];
         const response = await send(item);
-        if (retryable(response)) break;
+        if (retryable(response)) { failed = true; break; }
         uploaded(item, describe(item, response));
         items = queue().filter((i) => i.nonce !== item.nonce);
         saveQueue(items);
       }
     } finally {
       flushing = false;
+    }
+    if (again) { again = false; flush(); return; }
+    if (failed) {
+      retryTimer = setTimeout(flush, retryMs);
+      retryMs = Math.min(retryMs * 2, 15000);
+    } else {
+      retryMs = 1000;
     }
   }
 
@@ -167,6 +179,7 @@
     const response = await send(item);
     if (retryable(response)) {
       saveQueue(queue().concat([item]));
+      if (!flushing) { clearTimeout(retryTimer); retryTimer = setTimeout(flush, retryMs); }
       if (shownNonce === item.nonce) {
         show("pending", _("Saved offline"), _("Not verified yet: will upload when back online"), "", item.nonce);
       }

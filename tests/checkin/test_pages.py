@@ -69,6 +69,30 @@ def test_offline_scans_are_queued_and_uploaded_with_nonce_and_time(page, login, 
     assert scan.datetime < scan.server_datetime
 
 
+def test_an_upload_that_fails_is_retried_within_seconds_without_an_online_event(page, login, door_user, ticket,
+                                                                                clist):
+    """The first upload meets a 503 (a deploy, a restarted worker) and the browser never fires "online": the
+    queue must still empty by itself long before the 15 s safety timer."""
+    answers = []
+
+    def first_one_fails(route):
+        answers.append(route.request.post_data_json["nonce"])
+        if len(answers) <= 2:  # the live scan and the first upload attempt
+            route.fulfill(status=503, content_type="application/json", body='{"detail": "restarting"}')
+        else:
+            route.continue_()
+
+    login("door", next_url="/door/")
+    page.goto("/door/")
+    page.route("**/checkinrpc/redeem/", first_one_fails)
+    scan_typed(page, ticket.secret)
+    expect(page.locator("#door-result")).to_contain_text("Saved offline")
+    expect(page.locator("#door-queue")).to_be_hidden(timeout=6000)  # tries after 1 s, then 2 s
+    scan = Scan.objects.get()
+    assert scan.successful
+    assert len(answers) == 3 and len(set(answers)) == 1  # one scan, one nonce, three tries
+
+
 def test_stats_page_shows_counts_and_bulk_checkout_empties_the_room(page, login, door_user, scan, make_ticket,
                                                                      clist):
     for t in [make_ticket() for _ in range(3)]:
