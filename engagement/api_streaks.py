@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import DomainError
+from config.idempotency import idempotency_key
 from config.permissions import has_perm
 from engagement import selectors, streaks
 from engagement.services import member_for_user
@@ -32,6 +33,8 @@ class StreakView(APIView):
 
 class AdminStreakOutputSerializer(StreakSerializer):
     user_id = serializers.IntegerField()
+    replayed = serializers.BooleanField(help_text="True when this was a retry (same Idempotency-Key) of a grant "
+                                                  "already made: nothing was granted again.")
 
 
 class AdminStreakFreezesView(APIView):
@@ -50,6 +53,8 @@ class AdminStreakFreezesView(APIView):
         member = selectors.member_by_user_id(user_id)
         if member is None:
             raise DomainError("No such member.", code="member_not_found", status_code=404)
-        streaks.grant_freezes(member=member, count=payload.validated_data["count"], actor=request.user)
+        _, created = streaks.grant_freezes(member=member, count=payload.validated_data["count"], actor=request.user,
+                                           idempotency_key=idempotency_key(request, scope="freezes"))
         status = streaks.status(member=member)
-        return Response(AdminStreakOutputSerializer({**vars(status), "user_id": member.user_id}).data)
+        return Response(AdminStreakOutputSerializer({**vars(status), "user_id": member.user_id,
+                                                     "replayed": not created}).data)

@@ -23,7 +23,7 @@ from functools import cache
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -31,8 +31,9 @@ from django.utils import timezone
 from config import sql
 from config.errors import DomainError
 from engagement import ledger_sql
+from engagement.errors import IdempotencyConflict
 from engagement.leaderboards.periods import local_day
-from engagement.models import LedgerEntry, Member, Streak, StreakFreezeUse
+from engagement.models import LedgerEntry, Member, Streak, StreakFreezeGrant, StreakFreezeUse
 
 # Never activity, whatever the setting says: money going back and forth, and admins' corrections.
 NEVER_COUNTED = frozenset({"spend", "redeem", "refund", "redeem_refund", "admin_adjust"})
@@ -189,19 +190,45 @@ def best_streak(member_id: int) -> int:
 
 
 @transaction.atomic
-def grant_freezes(*, member: Member, count: int, actor, at: datetime | None = None) -> Streak:
-    """Give the member ``count`` (1–MAX_FREEZE_GRANT) more streak freezes; logged on the member's
-    admin history when an admin does it."""
+def grant_freezes(*, member: Member, count: int, actor, at: datetime | None = None,
+                  idempotency_key: str | None = None) -> tuple[StreakFreezeGrant, bool]:
+    """Give the member ``count`` (1–MAX_FREEZE_GRANT) more streak freezes, recorded as a
+    ``StreakFreezeGrant`` and logged on the member's admin history when an admin does it.
+
+    Returns ``(grant, created)``, as ``get_or_create`` does. With an ``idempotency_key``, a retry of the
+    same grant (same member, same count) changes nothing and returns the first grant with ``created``
+    False; the key with another member or count is an ``idempotency_conflict``. The key is looked up
+    under the member lock, so racing retries for one member grant once; should two requests with one key
+    still both miss it (another member, or no lock), the key's unique index refuses the second INSERT and
+    that request answers from the first grant."""
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_FREEZE_GRANT:
         raise StreakError(f"count must be a whole number from 1 to {MAX_FREEZE_GRANT}.", code="invalid_count")
     at = at or timezone.now()
     ledger_sql.lock_member(member.pk)  # the award path reads freezes under this lock
+    if idempotency_key is not None and (earlier := _earlier_grant(idempotency_key, member, count)):
+        return earlier, False
+    try:
+        with transaction.atomic():  # a savepoint: the same key racing in for another member lands here
+            grant = StreakFreezeGrant.objects.create(member_id=member.pk, count=count, idempotency_key=idempotency_key,
+                                                     actor_id=getattr(actor, "pk", None), created=at)
+    except IntegrityError:
+        if idempotency_key is None or not (earlier := _earlier_grant(idempotency_key, member, count)):
+            raise
+        return earlier, False
     Streak.objects.get_or_create(member_id=member.pk, defaults={"updated": at})
     Streak.objects.filter(pk=member.pk).update(freezes=F("freezes") + count, updated=at)
     if getattr(actor, "pk", None):
         LogEntry.objects.log_actions(user_id=actor.pk, queryset=[member], action_flag=CHANGE,
                                      change_message=f"Granted {count} streak freeze(s).", single_object=True)
-    return Streak.objects.get(pk=member.pk)
+    return grant, True
+
+
+def _earlier_grant(key: str, member: Member, count: int) -> StreakFreezeGrant | None:
+    """The grant already made with ``key``, if any; the key used for another grant is a conflict."""
+    earlier = StreakFreezeGrant.objects.filter(idempotency_key=key).first()
+    if earlier is not None and (earlier.member_id, earlier.count) != (member.pk, count):
+        raise IdempotencyConflict("This Idempotency-Key was used for another grant.")
+    return earlier
 
 
 # --- Repair -----------------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.admin_readonly import ReadOnlyAdmin
 from config.errors import DomainError
 from engagement import streaks
 from engagement.leaderboards.periods import local_day
+from engagement.models import StreakFreezeGrant
 
 
 class StreakFilter(admin.SimpleListFilter):
@@ -81,3 +83,15 @@ class StreakReadouts:
 
     def has_grant_streak_freezes_permission(self, request):
         return request.user.has_perm("engagement.grant_streak_freezes")
+
+
+@admin.register(StreakFreezeGrant)
+class StreakFreezeGrantAdmin(ReadOnlyAdmin):
+    """Who granted whom how many freezes, and when (the admin action and the API both write one)."""
+
+    list_display = ["member", "count", "actor", "created"]
+    list_filter = ["created"]
+    list_select_related = ["member", "actor"]
+    search_fields = ["member__username", "member__user__username", "actor__username"]
+    date_hierarchy = "created"
+    raw_id_fields = ["member", "actor"]

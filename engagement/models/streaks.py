@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -56,3 +57,24 @@ class StreakFreezeUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.day}"
+
+
+class StreakFreezeGrant(models.Model):
+    """One grant of streak freezes by an admin (or the API): the audit trail of ``Streak.freezes``, and
+    what makes a retried grant with the same ``Idempotency-Key`` a replay instead of a second grant."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="streak_freeze_grants")
+    count = models.PositiveIntegerField(_("freezes"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    # "freezes:<actor id>:<client key>" (config.idempotency); none for the admin action.
+    idempotency_key = models.CharField(max_length=160, unique=True, null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("streak freeze grant")
+        verbose_name_plural = _("streak freeze grants")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: +{self.count}"

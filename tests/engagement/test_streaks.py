@@ -13,7 +13,7 @@ from config.models import OutboxTask
 from engagement import achievements, services, streaks
 from engagement.achievement_rules import MemberFacts, progress, validate_rule
 from engagement.errors import CapReached
-from engagement.models import Achievement, LedgerEntry, Member, Streak, StreakFreezeUse
+from engagement.models import Achievement, LedgerEntry, Member, Streak, StreakFreezeGrant, StreakFreezeUse
 from tests.concurrency import postgres_only, run_concurrently
 
 # Noon in Prague on 1 July 2026 and the days after it.
@@ -267,13 +267,81 @@ def test_an_admin_grants_freezes_through_the_api(admin_api, member):
     response = admin_api.post(url, {"count": 3}, format="json")
     assert response.status_code == 200
     assert response.json() == {"user_id": member.user_id, "current": 0, "best": 0, "freezes": 3, "freezes_used": 0,
-                               "active_today": False, "last_active_day": None}
+                               "active_today": False, "last_active_day": None, "replayed": False}
     for body in ({"count": 0}, {"count": "many"}, {}, {"count": 10**20}):
         refused = admin_api.post(url, body, format="json")
         assert refused.status_code == 400 and "code" in refused.json()
     missing = admin_api.post("/api/v1/admin/engagement/members/999999/streak-freezes", {"count": 1}, format="json")
     assert (missing.status_code, missing.json()["code"]) == (404, "member_not_found")
     assert row(member).freezes == 3
+
+
+@pytest.mark.django_db
+def test_a_retried_grant_with_the_same_idempotency_key_grants_once(admin_api, admin_user, member, make_user):
+    url = f"/api/v1/admin/engagement/members/{member.user_id}/streak-freezes"
+    first = admin_api.post(url, {"count": 3}, format="json", HTTP_IDEMPOTENCY_KEY="grant-42")
+    again = admin_api.post(url, {"count": 3}, format="json", HTTP_IDEMPOTENCY_KEY="grant-42")
+    assert (first.status_code, first.json()["replayed"], first.json()["freezes"]) == (200, False, 3)
+    assert (again.status_code, again.json()["replayed"], again.json()["freezes"]) == (200, True, 3)
+    other_count = admin_api.post(url, {"count": 2}, format="json", HTTP_IDEMPOTENCY_KEY="grant-42")
+    other = services.member_for_user(make_user("other"))
+    other_member = admin_api.post(f"/api/v1/admin/engagement/members/{other.user_id}/streak-freezes", {"count": 3},
+                                  format="json", HTTP_IDEMPOTENCY_KEY="grant-42")
+    assert (other_count.status_code, other_count.json()["code"]) == (409, "idempotency_conflict")
+    assert (other_member.status_code, other_member.json()["code"]) == (409, "idempotency_conflict")
+    assert row(member).freezes == 3 and not Streak.objects.filter(member=other).exists()
+    grant = StreakFreezeGrant.objects.get()
+    assert (grant.member_id, grant.count, grant.actor_id) == (member.pk, 3, admin_user.pk)
+    # Without a key every request is a grant of its own.
+    admin_api.post(url, {"count": 1}, format="json")
+    admin_api.post(url, {"count": 1}, format="json")
+    assert row(member).freezes == 5 and StreakFreezeGrant.objects.count() == 3
+
+
+def _grant_with_one_key(member_pk):
+    def grant(_):
+        member = Member.objects.get(pk=member_pk)
+        found, created = streaks.grant_freezes(member=member, count=2, actor=None, idempotency_key="freezes:1:k")
+        return found.pk, created
+    return grant
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_racing_retries_of_one_grant_grant_once(member):
+    results, errors = run_concurrently(_grant_with_one_key(member.pk), threads=THREADS)
+    assert errors == []
+    assert len({pk for pk, _ in results}) == 1 and sorted(c for _, c in results) == [False] * (THREADS - 1) + [True]
+    assert row(member).freezes == 2 and StreakFreezeGrant.objects.count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_without_the_member_lock_racing_retries_collide_and_the_key_index_still_grants_once(
+        member, monkeypatch):
+    """Without the lock, every retry looks the key up before any has written it (held at a barrier): the
+    race is real (THREADS - 1 INSERTs hit the key's unique index), and the index is what still grants once."""
+    from engagement import ledger_sql
+
+    looked_up, lookups_lock, barrier = [0], threading.Lock(), threading.Barrier(THREADS)
+    real_lookup = streaks._earlier_grant
+
+    def lookup_then_wait(key, member_, count):
+        found = real_lookup(key, member_, count)
+        with lookups_lock:
+            looked_up[0] += 1
+            first_round = looked_up[0] <= THREADS
+        if first_round:
+            barrier.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(ledger_sql, "lock_member", lambda member_id: None)
+    monkeypatch.setattr(streaks, "_earlier_grant", lookup_then_wait)
+    results, errors = run_concurrently(_grant_with_one_key(member.pk), threads=THREADS)
+    assert errors == []
+    assert looked_up[0] == THREADS + (THREADS - 1)  # every loser looked the key up again after its INSERT failed
+    assert len({pk for pk, _ in results}) == 1 and sum(c for _, c in results) == 1
+    assert row(member).freezes == 2 and StreakFreezeGrant.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -366,3 +434,13 @@ def test_negative_control_without_the_member_lock_racing_awards_bump_the_streak_
     assert errors == []
     # Requests that read "last active yesterday" before another committed each added a day.
     assert row(member).current > 3
+
+
+@pytest.mark.django_db
+def test_the_grants_are_an_audit_list_in_the_admin(admin_client, admin_user, member):
+    streaks.grant_freezes(member=member, count=4, actor=admin_user)
+    page = admin_client.get(reverse("admin:engagement_streakfreezegrant_changelist"))
+    assert page.status_code == 200
+    assert f">{member}<" in page.content.decode() and ">4<" in page.content.decode()
+    add = admin_client.get(reverse("admin:engagement_streakfreezegrant_add"))
+    assert add.status_code == 403  # read-only: freezes move only through grant_freezes
