@@ -169,15 +169,21 @@ def _list_ticket_and_state_sql(vendor: str, *, unrestricted: bool) -> str:
     )
 
 
-@transaction.atomic
 def redeem_checked(*, user, slug: str, list_id: int, secret: str, req: ScanRequest) -> ScanResult | None:
     """``redeem`` of ``secret`` on the one list ``list_id`` of organizer ``slug`` for a scanner whose right
     to scan there is not checked yet: the check (``selectors.redeem_lists``) and the ticket and state locks
-    in one statement (PostgreSQL). None, with nothing written, when the check fails (or off PostgreSQL):
-    the caller then takes the general path, which answers 404, 403 or 400 as appropriate."""
+    in one statement (PostgreSQL). None, with nothing written, when the check fails (or off PostgreSQL,
+    before any statement): the caller then takes the general path, which answers 404, 403 or 400 as
+    appropriate."""
     unrestricted = selectors.redeem_access(user, slug)
     if unrestricted is None or rawsql.db().vendor != "postgresql":
         return None
+    return _redeem_checked(user=user, slug=slug, list_id=list_id, secret=secret, req=req, unrestricted=unrestricted)
+
+
+@transaction.atomic
+def _redeem_checked(*, user, slug: str, list_id: int, secret: str, req: ScanRequest,
+                    unrestricted: bool) -> ScanResult | None:
     req.at = req.at or timezone.now()
     params = [secret, list_id, slug] + ([] if unrestricted else [user.pk, True, True])
     found = rawsql.fetch(_list_ticket_and_state_sql("postgresql", unrestricted=unrestricted), params)
