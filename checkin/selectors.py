@@ -70,9 +70,15 @@ _HAS_CHECKIN_RIGHTS = """ AND EXISTS (
     AND (m.can_checkin = %s OR m.can_manage = %s))"""
 
 
+def checkin_rights_sql() -> str:
+    """`` AND EXISTS (...)``: a membership with check-in rights on the organizer of the event ``e``, for the
+    parameters ``user.pk, True, True``."""
+    return _HAS_CHECKIN_RIGHTS.format(membership_table=rawsql.table(OrganizerMembership))
+
+
 @cache
 def _redeem_lists_sql(vendor: str, count: int, *, superuser: bool) -> str:
-    rights = "" if superuser else _HAS_CHECKIN_RIGHTS.format(membership_table=rawsql.table(OrganizerMembership))
+    rights = "" if superuser else checkin_rights_sql()
     return _REDEEM_LISTS.format(
         lists=rawsql.columns(CheckinList, "l"), events=rawsql.columns(Event, "e"),
         organizers=rawsql.columns(Organizer, "o"),
@@ -86,19 +92,28 @@ def device_allows(user, event_id: int) -> bool:
     return not isinstance(user, DevicePrincipal) or user.allows(event_id)
 
 
+def redeem_access(user, slug: str) -> bool | None:
+    """What ``redeem_lists`` can tell about the user before any query: None when the general path must
+    answer, True when no membership is needed (a superuser, or a device on its own organizer: its right is
+    the organizer and its events, checked with ``device_allows``), False when a membership with check-in
+    rights must be found (``checkin_rights_sql``)."""
+    if user.is_superuser and not user.is_active:
+        return None
+    device = device_of(user)
+    if device is not None and device.organizer.slug != slug:
+        return None
+    return user.is_superuser or device is not None
+
+
 def redeem_lists(user, slug: str, ids: list[int]) -> list[CheckinList] | None:
     """The requested check-in lists of organizer ``slug`` (with their events and organizer), in request
     order without repeats, when the user may scan there and every id is one of them: ONE hand-written
     query (lists, events and the membership test; see ``config.sql`` for why not the ORM) instead of
     three. None otherwise; the caller then takes the general path, which answers 404, 403 or 400 as
     appropriate."""
-    if user.is_superuser and not user.is_active:
+    unrestricted = redeem_access(user, slug)
+    if unrestricted is None:
         return None
-    device = device_of(user)
-    if device is not None and device.organizer.slug != slug:
-        return None
-    # A device's right is its organizer (the slug) and its events (checked below), not a membership.
-    unrestricted = user.is_superuser or device is not None
     wanted = list(dict.fromkeys(ids))
     sql = _redeem_lists_sql(rawsql.db().vendor, len(wanted), superuser=unrestricted)
     params = [*wanted, slug] + ([] if unrestricted else [user.pk, True, True])

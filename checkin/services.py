@@ -13,8 +13,19 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from checkin import selectors
 from checkin.errors import InvalidPosition
-from checkin.models import CheckinList, CheckoutBatch, RevokedSecret, Scan, Ticket, TicketListState, new_secret
+from checkin.models import (
+    CheckinList,
+    CheckoutBatch,
+    Event,
+    Organizer,
+    RevokedSecret,
+    Scan,
+    Ticket,
+    TicketListState,
+    new_secret,
+)
 from checkin.presenters import checkin_data
 from checkin.selectors import CHECKIN_FIELDS, checkins_from_rows, first
 from checkin.signals import checkin_recorded
@@ -87,8 +98,11 @@ def lock_state(*, ticket_id: int, list_id: int) -> TicketListState | None:
     return rawsql.locked_row(TicketListState, "r.ticket_id = %s AND r.checkin_list_id = %s", [ticket_id, list_id])
 
 
-# ``lock_ticket_and_state`` found no state row: that proves nothing yet (see there); lock_state must look.
+# The state row was not looked for (several lists, SQLite): lock_state must look.
 UNKNOWN = object()
+# ``lock_ticket_and_state`` found no state row: that proves nothing yet (see there), but it is most likely
+# a first scan on the list; ``_first_scan`` tries that guess before lock_state looks.
+NOT_FOUND = object()
 
 _TICKET_AND_STATE = """
 SELECT t.*, s.*
@@ -115,8 +129,8 @@ def lock_ticket_and_state(*, event_ids: set[int], list_id: int, secret: str | No
     A state row it returns is current: a row lock always takes, and returns, the newest committed version
     of the row. A state row it does NOT return proves nothing: the statement's snapshot was taken before
     it waited for the ticket lock, so a first entry that committed meanwhile (inserting the row) is
-    invisible to it. Then the state is ``UNKNOWN`` and ``lock_state`` reads it with a fresh snapshot, so a
-    first entry costs what it did and a repeat or an exit saves a round trip. PostgreSQL only (SQLite has
+    invisible to it. Then the state is ``NOT_FOUND``: a first scan writes the row guarded by its unique
+    index (``_first_scan``), anything else has ``lock_state`` read it with a fresh snapshot. PostgreSQL only (SQLite has
     no row locks; its IMMEDIATE transactions serialise the writers instead)."""
     where, value = ("r.secret = %s", secret) if secret is not None else ("r.id = %s", pk)
     found = rawsql.fetch(_ticket_and_state_sql(rawsql.db().vendor, where), [value, list_id])
@@ -127,7 +141,69 @@ def lock_ticket_and_state(*, event_ids: set[int], list_id: int, secret: str | No
     if ticket.event_id not in event_ids:
         return None, UNKNOWN
     state_row = found[0][width:]
-    return ticket, (UNKNOWN if state_row[0] is None else rawsql.build(TicketListState, state_row))
+    return ticket, (NOT_FOUND if state_row[0] is None else rawsql.build(TicketListState, state_row))
+
+
+# The door's usual request (one list, PostgreSQL): the list with its event and organizer and the scanner's
+# right to scan there (``selectors.redeem_lists``' query), the ticket's row lock and its state row's, in ONE
+# statement. The ticket subquery takes its lock before the lateral state subquery, which needs its id.
+_LIST_TICKET_AND_STATE = """
+SELECT {lists}, {events}, {organizers}, t.*, s.*
+FROM {list_table} l JOIN {event_table} e ON e.id = l.event_id JOIN {organizer_table} o ON o.id = e.organizer_id
+LEFT JOIN (SELECT {ticket_columns} FROM {ticket} r WHERE r.secret = %s{lock}) t ON TRUE
+LEFT JOIN LATERAL (SELECT {state_columns} FROM {state} r WHERE r.ticket_id = t.id AND r.checkin_list_id = l.id{lock}) s
+ON TRUE
+WHERE l.id = %s AND o.slug = %s{rights}
+"""
+
+
+@cache
+def _list_ticket_and_state_sql(vendor: str, *, unrestricted: bool) -> str:
+    return _LIST_TICKET_AND_STATE.format(
+        lists=rawsql.columns(CheckinList, "l"), events=rawsql.columns(Event, "e"),
+        organizers=rawsql.columns(Organizer, "o"), list_table=rawsql.table(CheckinList),
+        event_table=rawsql.table(Event), organizer_table=rawsql.table(Organizer),
+        ticket_columns=rawsql.columns(Ticket), ticket=rawsql.table(Ticket),
+        state_columns=rawsql.columns(TicketListState), state=rawsql.table(TicketListState), lock=rawsql.for_update(),
+        rights="" if unrestricted else selectors.checkin_rights_sql(),
+    )
+
+
+def redeem_checked(*, user, slug: str, list_id: int, secret: str, req: ScanRequest) -> ScanResult | None:
+    """``redeem`` of ``secret`` on the one list ``list_id`` of organizer ``slug`` for a scanner whose right
+    to scan there is not checked yet: the check (``selectors.redeem_lists``) and the ticket and state locks
+    in one statement (PostgreSQL). None, with nothing written, when the check fails (or off PostgreSQL,
+    before any statement): the caller then takes the general path, which answers 404, 403 or 400 as
+    appropriate."""
+    unrestricted = selectors.redeem_access(user, slug)
+    if unrestricted is None or rawsql.db().vendor != "postgresql":
+        return None
+    return _redeem_checked(user=user, slug=slug, list_id=list_id, secret=secret, req=req, unrestricted=unrestricted)
+
+
+@transaction.atomic
+def _redeem_checked(*, user, slug: str, list_id: int, secret: str, req: ScanRequest,
+                    unrestricted: bool) -> ScanResult | None:
+    req.at = req.at or timezone.now()
+    params = [secret, list_id, slug] + ([] if unrestricted else [user.pk, True, True])
+    found = rawsql.fetch(_list_ticket_and_state_sql("postgresql", unrestricted=unrestricted), params)
+    if not found:
+        return None
+    row = found[0]
+    clist, event, organizer = rawsql.split(row, CheckinList, Event, Organizer)
+    if not selectors.device_allows(user, event.pk):
+        return None
+    event.organizer, clist.event = organizer, event
+    start = sum(len(m._meta.concrete_fields) for m in (CheckinList, Event, Organizer))
+    width = len(Ticket._meta.concrete_fields)
+    ticket, state = None, UNKNOWN
+    if row[start] is not None:  # the ticket's id: no ticket has this secret otherwise
+        ticket = rawsql.build(Ticket, row[start:start + width])
+        if ticket.event_id != clist.event_id:
+            ticket = None
+        else:  # as in lock_ticket_and_state
+            state = NOT_FOUND if row[start + width] is None else rawsql.build(TicketListState, row[start + width:])
+    return _redeem_locked(secret=secret, lists=[clist], req=req, ticket=ticket, state=state)
 
 
 def _lock(*, event_ids: set[int], list_id: int | None, secret: str | None = None,
@@ -279,6 +355,48 @@ _EARLIER = """, {columns} FROM new_scan n
 LEFT JOIN {scan} s ON s.ticket_id = %s AND s.checkin_list_id = %s AND s.successful = %s ORDER BY s.datetime, s.id"""
 
 
+# A successful scan whose state row the lock statement did not find (``NOT_FOUND``: usually a first entry,
+# and then there is none). Instead of looking again first (``lock_state``), the state row is inserted
+# ON CONFLICT DO NOTHING and the scan row only from the row it returns: the unique (list, ticket) index
+# sees a row committed after our snapshot, so if one exists after all the statement writes nothing,
+# returns nothing, and the caller looks and judges again. No uncommitted one can exist: state rows are
+# only inserted by scans holding the ticket's lock, which we hold.
+_GUARDED_FIRST_WRITE = """
+WITH moved AS (
+    INSERT INTO {state} (ticket_id, checkin_list_id, inside, last_datetime, entry_count, exit_count, modified,
+                         last_batch_id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, NULL) ON CONFLICT DO NOTHING RETURNING id
+), new_scan AS (
+    INSERT INTO {scan} (ticket_id, checkin_list_id, type, successful, error_reason, forced, nonce, datetime,
+                        server_datetime, user_id, device_id, gate, raw_code, batch_id)
+    SELECT %s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, %s, '', NULL FROM moved RETURNING id
+)
+SELECT id FROM new_scan
+"""
+
+
+@cache
+def _guarded_first_write_sql(vendor: str) -> str:
+    return _GUARDED_FIRST_WRITE.format(state=rawsql.table(TicketListState), scan=rawsql.table(Scan))
+
+
+def _write_first(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, forced: bool) -> Scan | None:
+    """A successful scan that creates the ticket's state row on ``clist`` (``_GUARDED_FIRST_WRITE``); None,
+    with nothing written, when the state row exists after all."""
+    scan = _new_scan(req, clist=clist, ticket=ticket, successful=True, error_reason="", forced=forced)
+    conn, is_entry = rawsql.db(), scan.type == ENTRY
+    at = conn.ops.adapt_datetimefield_value(scan.datetime)
+    now = conn.ops.adapt_datetimefield_value(scan.server_datetime)
+    params = [ticket.pk, clist.pk, is_entry, at, int(is_entry), int(not is_entry), now,
+              ticket.pk, clist.pk, scan.type, True, "", forced, at, now, scan.user_id, scan.device_id, scan.gate]
+    found = rawsql.fetch(_guarded_first_write_sql(conn.vendor), params)
+    if not found:
+        return None
+    scan.pk = found[0][0]
+    scan._state.adding, scan._state.db = False, conn.alias
+    return scan
+
+
 @cache
 def _write_sql(vendor: str, *, successful: bool, new_state: bool, moves: bool, earlier: bool) -> str:
     state_cte = ""
@@ -325,9 +443,30 @@ def _write(req: ScanRequest, *, clist: CheckinList, ticket: Ticket, state: Ticke
     return scan, checkins
 
 
+def _first_scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None,
+                lists: list[CheckinList] | None) -> ScanResult | None:
+    """A scan whose state row the lock statement did not find (``NOT_FOUND``), most likely a first scan on
+    the list: a scan that would write the state row writes it guarded by its unique index
+    (``_write_first``), saving the second look. None when that does not apply and the caller must look
+    (``lock_state``): a refusal (its reason and its answer's check-ins depend on what is really there), a
+    write the guard stopped, a nonce (the ORM path and its savepoint) or SQLite."""
+    if req.nonce or rawsql.db().vendor != "postgresql":
+        return None
+    reason = preset or judge(ticket=ticket, clist=clist, state=None, req=req)
+    if reason is not None and not req.force:
+        return None
+    scan = _write_first(req, clist=clist, ticket=ticket, forced=reason is not None)
+    if scan is None:
+        return None
+    checkin_recorded.send(sender=Scan, scan=scan, ticket=ticket, checkin_list=clist)
+    return ScanResult(scan=scan, ticket=ticket, checkin_list=clist, checkins=_known_checkins(None, scan, lists))
+
+
 def _scan(req: ScanRequest, *, ticket: Ticket, clist: CheckinList, preset: str | None = None,
           lists: list[CheckinList] | None = None, state: TicketListState | None | object = UNKNOWN) -> ScanResult:
-    if state is UNKNOWN:
+    if state is NOT_FOUND and (first := _first_scan(req, ticket=ticket, clist=clist, preset=preset, lists=lists)):
+        return first
+    if state is UNKNOWN or state is NOT_FOUND:
         state = lock_state(ticket_id=ticket.pk, list_id=clist.pk)
     if req.nonce and (replayed := _replay(clist, req.nonce, ticket=ticket)) is not None:
         return replayed
@@ -362,6 +501,14 @@ def redeem(*, secret: str, lists: list[CheckinList], req: ScanRequest) -> ScanRe
     event_ids = {c.event_id for c in lists}
     # One list (a door's usual request): its state row can be locked with the ticket.
     ticket, state = _lock(secret=secret, event_ids=event_ids, list_id=lists[0].pk if len(lists) == 1 else None)
+    return _redeem_locked(secret=secret, lists=lists, req=req, ticket=ticket, state=state)
+
+
+def _redeem_locked(*, secret: str, lists: list[CheckinList], req: ScanRequest, ticket: Ticket | None,
+                   state: TicketListState | None | object) -> ScanResult:
+    """``redeem`` once the ticket (None: no ticket of these lists' events has this secret) is locked."""
+    req.at = req.at or timezone.now()
+    event_ids = {c.event_id for c in lists}
     revoked = False
     if ticket is None:
         ticket, revoked = _revoked_secret_ticket(secret, event_ids), True

@@ -2,10 +2,11 @@
 the guard and shows the race is real, so these tests can fail."""
 
 import threading
+import time
 from collections import defaultdict
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from checkin import services
 from checkin.models import CheckinList, Event, Organizer, Scan, Ticket, TicketListState
@@ -101,12 +102,93 @@ def test_negative_control_trusting_a_missing_state_row_from_the_joint_lock_lets_
 
     def trusting(**kwargs):
         found, state = joint(**kwargs)
-        return found, (None if state is services.UNKNOWN else state)
+        return found, (None if state is services.NOT_FOUND else state)
 
     monkeypatch.setattr(services, "lock_ticket_and_state", trusting)
     results, errors = run_concurrently(lambda i: scan(ticket, clist, gate=f"g{i}"), threads=THREADS)
     # Each of them inserts a state row of its own: the unique (ticket, list) key refuses all but the first.
     assert errors != [] or sum(r.ok for r in results) > 1
+
+
+def _waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                       "current_database()")
+        return cursor.fetchone()[0]
+
+
+def _first_entry_behind_a_first_entry(monkeypatch, door, scan_fn):
+    """Scanner A has locked a fresh ticket (no state row) and is held before it writes; scanner B's lock
+    statement then starts (its snapshot predates A's commit) and waits for the ticket. A writes and
+    commits; B is granted the lock but cannot see A's state row. Returns B's result and what its guarded
+    first write returned."""
+    event, clist = door
+    ticket = Ticket.objects.create(event=event, order_code="A1")
+    reached, go, original, writes = threading.Event(), threading.Event(), services._first_scan, []
+
+    def held(req, **kwargs):
+        if req.gate == "A":  # A holds the ticket's lock here: its lock statement has returned
+            reached.set()
+            assert go.wait(20)
+        return original(req, **kwargs)
+
+    def recorded(req, **kwargs):
+        scan = write_first(req, **kwargs)
+        writes.append((req.gate, scan))
+        return scan
+
+    write_first = services._write_first
+    monkeypatch.setattr(services, "_first_scan", held)
+    monkeypatch.setattr(services, "_write_first", recorded)
+    results = {}
+
+    def run(gate):
+        try:
+            results[gate] = scan_fn(ticket, clist, gate)
+        finally:
+            connections.close_all()
+
+    a, b = threading.Thread(target=run, args=("A",)), threading.Thread(target=run, args=("B",))
+    a.start()
+    assert reached.wait(20)
+    b.start()
+    for _ in range(400):  # until B's lock statement waits for A's ticket lock (polling, no time asserted)
+        if _waiting_on_a_lock():
+            break
+        time.sleep(0.05)
+    assert _waiting_on_a_lock() == 1
+    go.set()
+    a.join(30)
+    b.join(30)
+    return ticket, results, writes
+
+
+def _redeem(ticket, clist, gate):
+    return scan(ticket, clist, gate=gate)
+
+
+def _redeem_checked(ticket, clist, gate):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username="door-guard")
+    return services.redeem_checked(user=user, slug="org", list_id=clist.pk, secret=ticket.secret,
+                                   req=ScanRequest(gate=gate))
+
+
+@pytest.mark.parametrize("scan_fn", [_redeem, _redeem_checked])
+def test_a_first_entry_that_cannot_see_the_winners_state_row_is_stopped_by_its_unique_index(door, monkeypatch,
+                                                                                            scan_fn):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("door-guard", password="x")
+    assert user.is_superuser
+    ticket, results, writes = _first_entry_behind_a_first_entry(monkeypatch, door, scan_fn)
+    assert results["A"].ok and not results["B"].ok
+    assert results["B"].scan.error_reason == "already_redeemed"
+    # B's guarded write found A's row and wrote nothing; it then looked again and refused.
+    assert [(gate, scan is None) for gate, scan in writes] == [("A", False), ("B", True)]
+    assert Scan.objects.filter(ticket=ticket).count() == 2
+    assert check_log_consistency(door[1]) == []
 
 
 def exited_ticket(event, clist):

@@ -150,9 +150,15 @@ def test_the_hot_statements_are_prepared_on_postgresql(door_user, organizer, mak
         pytest.skip("prepared statements are switched off (DB_PREPARED_STATEMENTS=false)")
     for _ in range(8):
         lists = selectors.redeem_lists(door_user, organizer.slug, [clist.pk])
-        services.redeem(secret=make_ticket().secret, lists=lists, req=ScanRequest(user=door_user))
+        ticket = make_ticket()
+        services.redeem(secret=ticket.secret, lists=lists, req=ScanRequest(user=door_user))
+        # The door's usual request: the list's check and the locks in one statement; a repeat.
+        services.redeem_checked(user=door_user, slug=organizer.slug, list_id=clist.pk, secret=ticket.secret,
+                                req=ScanRequest(user=door_user))
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = " ".join(row[0] for row in cursor.fetchall())
+        statements = [row[0] for row in cursor.fetchall()]
+    prepared = " ".join(statements)
     assert "checkin_ticket" in prepared and "checkin_ticketliststate" in prepared
-    assert "checkin_organizermembership" in prepared and "WITH new_scan" in prepared
+    assert "checkin_organizermembership" in prepared and "WITH new_scan" in prepared and "WITH moved" in prepared
+    assert any("checkin_checkinlist" in s and "checkin_ticketliststate" in s for s in statements)
