@@ -29,6 +29,7 @@ machine shows as an odd row, not a trend. Not run by CI; no figure here is asser
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -169,9 +170,24 @@ def wrk_load(base: str, kind: str, path: str, token: str, items: list, clients: 
             "statuses": statuses}
 
 
+def client_cpu() -> float:
+    """CPU seconds of this process and its finished children: the load generator's cost (the server runs
+    in its own process group, still running, so it is not in the children's figure)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def measured(run, *args) -> dict:
+    c0 = client_cpu()
+    r = run(*args)
+    n = sum(v for k, v in r["statuses"].items() if isinstance(k, int))
+    return {**r, "client_cpu_ms": (client_cpu() - c0) * 1000 / max(n, 1)}
+
+
 def point(label: str, r: dict) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items(), key=lambda kv: str(kv[0])))
-    return f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {statuses} |"
+    return (f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['client_cpu_ms']:.2f} ms | "
+            f"{statuses} |")
 
 
 def main() -> None:
@@ -194,7 +210,7 @@ def main() -> None:
            f"python, {args.requests} requests per point, clients over up to {args.client_processes} processes")
     print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; {how}; "
           f"DB_CONN_MAX_AGE={args.conn_max_age}; worker args: {args.worker_args or '-'}", flush=True)
-    print("| server, path, clients | req/s | p50 | p99 | statuses |\n|---|---:|---:|---:|---|")
+    print("| server, path, clients | req/s | p50 | p99 | client CPU / req | statuses |\n|---|---:|---:|---:|---:|---|")
     award_no = 0
 
     def scans(n):
@@ -220,17 +236,18 @@ def main() -> None:
             run_load(base, data["website_token"], awards(100, shape), 16)
             for clients in levels:
                 if wrk:
-                    door = wrk_load(base, "door", data["redeem"], data["door_token"],
+                    door = measured(wrk_load, base, "door", data["redeem"], data["door_token"],
                                     [next(secrets) for _ in range(per_point)], clients, args, str(data["list"]))
                 else:
-                    door = load(base, data["door_token"], scans(args.requests), clients, args.client_processes)
+                    door = measured(load, base, data["door_token"], scans(args.requests), clients,
+                                    args.client_processes)
                 print(point(f"{shape}, door entry, {clients}", door), flush=True)
                 if wrk:
-                    award = wrk_load(base, "award", "/api/v1/engagement/events", data["website_token"],
+                    award = measured(wrk_load, base, "award", "/api/v1/engagement/events", data["website_token"],
                                      members, clients, args)
                 else:
-                    award = load(base, data["website_token"], awards(args.requests, shape), clients,
-                                 args.client_processes)
+                    award = measured(load, base, data["website_token"], awards(args.requests, shape), clients,
+                                     args.client_processes)
                 print(point(f"{shape}, award, {clients}", award), flush=True)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
