@@ -23,7 +23,9 @@ Generators (``--generator``):
   server); needs no wrk.
 
 Each server shape is warmed first; every shape runs every client count, so a load change on this shared
-machine shows as an odd row, not a trend. Not run by CI; no figure here is asserted anywhere.
+machine shows as an odd row, not a trend. ``client CPU / req`` is the generator's own CPU per answer (this
+process and its finished children: wrk, or the client processes), i.e. what it took from the server's cores.
+Not run by CI; no figure here is asserted anywhere.
 """
 
 import argparse
