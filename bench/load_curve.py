@@ -1,25 +1,42 @@
 """Load curve: door scans and ledger awards over HTTP at 1, 8, 32 and 64 concurrent clients, against
 gunicorn with 2 and 4 workers, sync and threaded (gthread), printing throughput and p50/p99 at each point.
 
+    apt-get install wrk   # once: the default load generator (Debian/Ubuntu package; not a project dependency)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/plaudit_bench_load .venv/bin/python bench/load_curve.py
 
-The database named in DATABASE_URL is DROPPED and recreated. Per point: ``--requests`` door entries of
-fresh tickets (``checkinrpc/redeem``, one list, token auth) and as many awards (``POST
-/api/v1/engagement/events``, the endpoint a club's website records members' actions with: an earning
-rule, an idempotency key per request, the usual caps). Production settings (DEBUG=false, persistent
-connections, no Redis); tasks after commit go to an in-memory broker as they would go to Redis, not run
-inline. The clients are keep-alive httpx clients (a sync worker closes the connection after each answer,
-as gunicorn's sync workers do), as threads spread over ``--client-processes`` processes: 64 threads in
-one Python process measure its GIL as much as the server. Each server shape is warmed first; every
-shape runs every client count, so a load change on this shared machine shows as an odd row, not a trend.
+The database named in DATABASE_URL is DROPPED and recreated. Per point: door entries of fresh tickets
+(``checkinrpc/redeem``, one list, token auth) and awards (``POST /api/v1/engagement/events``, the endpoint
+a club's website records members' actions with: an earning rule, an idempotency key per request, the
+usual caps). Production settings (DEBUG=false, persistent connections, no Redis); tasks after commit go to
+an in-memory broker as they would go to Redis, not run inline.
+
+Generators (``--generator``):
+- ``wrk`` (default): one wrk process (C, event loop; ``--wrk-threads`` threads, default 1) keeps
+  ``clients`` connections busy for ``--duration`` seconds with ``bench/load_curve.lua``, which makes every
+  request unique (the next fresh ticket secret from a file written per point; a fresh idempotency key)
+  and prints p50/p90/p99 from wrk's own histogram. It costs a few percent of one core where the Python
+  generator took most of one, so the server keeps the 2 cores it shares with PostgreSQL. wrk's latency is
+  from the request's first byte to the answer's last; a sync worker closes the connection after each
+  answer and wrk's reconnect is not in the figure (it is in the throughput).
+- ``python``: ``--requests`` requests per point from keep-alive httpx clients, as threads spread over
+  ``--client-processes`` processes (64 threads in one Python process measure its GIL as much as the
+  server); needs no wrk.
+
+Each server shape is warmed first; every shape runs every client count, so a load change on this shared
+machine shows as an odd row, not a trend. ``client CPU / req`` is the generator's own CPU per answer (this
+process and its finished children: wrk, or the client processes), i.e. what it took from the server's cores.
 Not run by CI; no figure here is asserted anywhere.
 """
 
 import argparse
+import json
 import os
+import resource
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,13 +53,19 @@ LOAD_ENV = {"CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_BROKER_URL": "memory://
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=800, help="per point and path")
+    parser.add_argument("--generator", choices=["wrk", "python"], default="wrk")
+    parser.add_argument("--duration", type=int, default=10, help="wrk: seconds per point and path")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--tickets-per-point", type=int, default=15000,
+                        help="wrk: fresh tickets per door point (a point that runs out says so)")
+    parser.add_argument("--requests", type=int, default=800, help="python: requests per point and path")
     parser.add_argument("--clients", default="1,8,32,64")
     parser.add_argument("--shapes", default="sync:2,sync:4,gthread:2x4,gthread:4x4",
                         help="worker class:workers[xthreads], comma-separated")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--conn-max-age", default="600", help="DB_CONN_MAX_AGE for the server")
-    parser.add_argument("--client-processes", type=int, default=4)
+    parser.add_argument("--client-processes", type=int, default=4, help="python: processes for the client threads")
+    parser.add_argument("--worker-args", default="", help="extra gunicorn arguments for every shape")
     return parser.parse_args()
 
 
@@ -66,14 +89,14 @@ def seed(tickets: int, members: int):
             "website_token": Token.objects.create(user=website).key}
 
 
-def start(url: str, port: int, shape: str, conn_max_age: str) -> subprocess.Popen:
+def start(url: str, port: int, shape: str, conn_max_age: str, extra: str = "") -> subprocess.Popen:
     import httpx
 
     kind, _, size = shape.partition(":")
     workers, _, threads = size.partition("x")
     env = {**os.environ, **SERVER_ENV, **LOAD_ENV, "DATABASE_URL": url, "DB_CONN_MAX_AGE": conn_max_age}
     cmd = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "-k", kind, "-w", workers, "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning", "--keep-alive", "30"] + (["--threads", threads] if threads else [])
+           "--log-level", "warning", "--keep-alive", "30"] + (["--threads", threads] if threads else []) + extra.split()
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / "plaudit-bench-load-gunicorn.log", "a")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
     for _ in range(100):
@@ -125,9 +148,48 @@ def load(base: str, token: str, jobs: list, clients: int, processes: int) -> dic
             "rps": len(latencies) / wall, "statuses": statuses, "latencies": latencies}
 
 
+def wrk_load(base: str, kind: str, path: str, token: str, items: list, clients: int, args, extra: str = "") -> dict:
+    """One wrk run of ``args.duration`` seconds; ``items`` (secrets or user ids) go through a file."""
+    with tempfile.NamedTemporaryFile("w", prefix=f"plaudit-wrk-{kind}-", suffix=".txt", delete=False) as f:
+        f.write("\n".join(str(x) for x in items) + "\n")
+    threads = max(1, min(args.wrk_threads, clients))
+    cmd = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{args.duration}s", "--timeout", "10s",
+           "-s", str(ROOT / "bench/load_curve.lua"), base, "--", kind, path, token, f.name] + ([extra] if extra else [])
+    try:
+        out = subprocess.run(cmd, env={**os.environ, "WRK_THREADS": str(threads)}, capture_output=True, text=True,
+                             timeout=args.duration + 60, check=True).stdout
+    finally:
+        os.unlink(f.name)
+    line = next(x for x in out.splitlines() if x.startswith("WRK_RESULT "))
+    r = json.loads(line.removeprefix("WRK_RESULT "))
+    statuses = {int(k): v for k, v in r["statuses"].items()}
+    for name in ("connect_errors", "read_errors", "write_errors", "timeouts"):
+        if r[name]:
+            statuses[name] = r[name]
+    if r["exhausted"]:
+        statuses["OUT OF TICKETS"] = r["exhausted"]
+    return {"rps": r["requests"] / (r["duration_us"] / 1e6), "p50": r["p50_us"] / 1000, "p99": r["p99_us"] / 1000,
+            "statuses": statuses}
+
+
+def client_cpu() -> float:
+    """CPU seconds of this process and its finished children: the load generator's cost (the server runs
+    in its own process group, still running, so it is not in the children's figure)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def measured(run, *args) -> dict:
+    c0 = client_cpu()
+    r = run(*args)
+    n = sum(v for k, v in r["statuses"].items() if isinstance(k, int))
+    return {**r, "client_cpu_ms": (client_cpu() - c0) * 1000 / max(n, 1)}
+
+
 def point(label: str, r: dict) -> str:
-    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items()))
-    return f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {statuses} |"
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items(), key=lambda kv: str(kv[0])))
+    return (f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['client_cpu_ms']:.2f} ms | "
+            f"{statuses} |")
 
 
 def main() -> None:
@@ -140,12 +202,17 @@ def main() -> None:
     recreate_database(url)
     os.environ.update(LOAD_ENV)
     setup_django(url)
-    data = seed(len(shapes) * (len(levels) * args.requests + 200), args.members)
+    wrk = args.generator == "wrk"
+    if wrk and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: `apt-get install wrk`, or --generator python")
+    per_point = args.tickets_per_point if wrk else args.requests
+    data = seed(len(shapes) * (len(levels) * per_point + 200), args.members)
     secrets, members = iter(data["secrets"]), data["members"]
-    print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.requests} requests "
-          f"per point; DB_CONN_MAX_AGE={args.conn_max_age}; clients over up to {args.client_processes} "
-          "processes", flush=True)
-    print("| server, path, clients | req/s | p50 | p99 | statuses |\n|---|---:|---:|---:|---|")
+    how = (f"wrk, {args.duration} s per point, {args.wrk_threads} wrk thread(s)" if wrk else
+           f"python, {args.requests} requests per point, clients over up to {args.client_processes} processes")
+    print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; {how}; "
+          f"DB_CONN_MAX_AGE={args.conn_max_age}; worker args: {args.worker_args or '-'}", flush=True)
+    print("| server, path, clients | req/s | p50 | p99 | client CPU / req | statuses |\n|---|---:|---:|---:|---:|---|")
     award_no = 0
 
     def scans(n):
@@ -163,17 +230,26 @@ def main() -> None:
 
     for shape in shapes:
         port = free_port()
-        server = start(url, port, shape, args.conn_max_age)
+        server = start(url, port, shape, args.conn_max_age, args.worker_args)
         base = f"http://127.0.0.1:{port}"
         try:
             # Warm every worker and thread (imports, connections, prepared statements).
             run_load(base, data["door_token"], scans(100), 16)
             run_load(base, data["website_token"], awards(100, shape), 16)
             for clients in levels:
-                door = load(base, data["door_token"], scans(args.requests), clients, args.client_processes)
+                if wrk:
+                    door = measured(wrk_load, base, "door", data["redeem"], data["door_token"],
+                                    [next(secrets) for _ in range(per_point)], clients, args, str(data["list"]))
+                else:
+                    door = measured(load, base, data["door_token"], scans(args.requests), clients,
+                                    args.client_processes)
                 print(point(f"{shape}, door entry, {clients}", door), flush=True)
-                award = load(base, data["website_token"], awards(args.requests, shape), clients,
-                             args.client_processes)
+                if wrk:
+                    award = measured(wrk_load, base, "award", "/api/v1/engagement/events", data["website_token"],
+                                     members, clients, args)
+                else:
+                    award = measured(load, base, data["website_token"], awards(args.requests, shape), clients,
+                                     args.client_processes)
                 print(point(f"{shape}, award, {clients}", award), flush=True)
         finally:
             os.killpg(server.pid, signal.SIGTERM)

@@ -196,13 +196,18 @@ class EventsView(APIView):
         data = payload.validated_data
         if data["user_id"] == request.user.pk:
             raise DomainError("You cannot award yourself.", code="self_award_forbidden", status_code=403)
-        member = selectors.member_by_user_id(data["user_id"])
+        try:
+            key, bad_key = idempotency_key(request, scope="events", body_key=data.get("idempotency_key")), None
+        except DomainError as exc:  # answered after member_not_found, as before the lookups were one
+            key, bad_key = None, exc
+        member, recorded = selectors.member_and_recorded(data["user_id"], key)
         if member is None:
             raise DomainError("No such member.", code="member_not_found", status_code=404)
-        key = idempotency_key(request, scope="events", body_key=data.get("idempotency_key"))
+        if bad_key:
+            raise bad_key
         # A retry of an action already recorded is answered: neither counted nor judged again (its
         # text would be its own duplicate).
-        if not (key and selectors.entries_for().filter(idempotency_key=key).exists()):
+        if not recorded:
             if rate := settings.ENGAGEMENT_ACTION_RATES.get(data["reason"]):
                 ratelimit.hit(f"action:{data['reason']}", str(member.pk), rate)
             if report := spam.screen(member=member, reason=data["reason"], meta=data["meta"], actor=request.user):

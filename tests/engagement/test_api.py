@@ -2,8 +2,12 @@ import io
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from engagement import services
 from engagement.models import Activity, LedgerEntry, Member
@@ -215,6 +219,33 @@ def test_recording_with_an_idempotency_key_never_double_counts(recorder_api, mem
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"] and again.json()["replayed"] is True
     assert LedgerEntry.objects.count() == 1
+
+
+def test_recording_reads_the_caller_member_and_key_in_three_statements_before_the_award(member, make_user):
+    # Token auth, the permission (one statement: config.permissions.user_has_perm), the member with
+    # whether the key was recorded already (one statement). The award's own are pinned in test_ledger_sql.
+    service = make_user("club-website")
+    service.user_permissions.add(Permission.objects.get(codename="record_action"))
+    api = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=service).key}")
+    body = {"user_id": member.user_id, "reason": "comment_create", "idempotency_key": "comment-7"}
+    with CaptureQueriesContext(connection) as sent:
+        assert api.post("/api/v1/engagement/events", body, format="json").status_code == 201
+    statements = [q["sql"] for q in sent.captured_queries]
+    first_write = next(i for i, sql in enumerate(statements) if sql.startswith(("SAVEPOINT", "BEGIN")))
+    assert first_write == 3, "\n".join(statements)
+    again = api.post("/api/v1/engagement/events", body, format="json")
+    assert (again.status_code, again.json()["replayed"]) == (200, True)
+
+
+def test_a_too_long_key_is_refused_after_an_unknown_member(recorder_api, member):
+    long_key = {"HTTP_IDEMPOTENCY_KEY": "k" * 121}
+    unknown = recorder_api.post("/api/v1/engagement/events", {"user_id": 999999, "reason": "comment_create"},
+                                format="json", **long_key)
+    known = recorder_api.post("/api/v1/engagement/events", {"user_id": member.user_id, "reason": "comment_create"},
+                              format="json", **long_key)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "member_not_found")
+    assert (known.status_code, known.json()["code"]) == (400, "validation_error")
+    assert LedgerEntry.objects.count() == 0
 
 
 def test_recording_is_rate_limited_per_member_and_reason(recorder_api, member, settings):
