@@ -75,10 +75,10 @@ def _relay_all(outbox_ids: list[int]) -> None:
     _publish(outbox_ids)
 
 
-def _publish(outbox_ids: list[int]) -> None:
+def _publish(outbox_ids: list[int]) -> bool:
+    """One message for ``outbox_ids``; False if the broker refused it (the rows wait for the sweep)."""
     if len(outbox_ids) == 1:
-        relay(outbox_ids[0])
-        return
+        return relay(outbox_ids[0])
     from config.tasks import run_outbox_tasks
 
     # One message for several rows: a publish costs more CPU than the rows' INSERT (a redemption's two
@@ -88,6 +88,8 @@ def _publish(outbox_ids: list[int]) -> None:
         run_outbox_tasks.apply_async(kwargs={"outbox_ids": outbox_ids})
     except Exception as exc:  # noqa: BLE001 - any broker trouble; the rows are safe in the database
         warn_now_and_then(log, "Outbox tasks %s wait for the sweep: the broker refused them (%s)", outbox_ids, exc)
+        return False
+    return True
 
 
 class _Relay:
@@ -134,9 +136,14 @@ class _Relay:
     def _send(outbox_ids: list[int]) -> None:
         for start in range(0, len(outbox_ids), RELAY_BATCH):
             try:
-                _publish(outbox_ids[start:start + RELAY_BATCH])
+                sent = _publish(outbox_ids[start:start + RELAY_BATCH])
             except Exception:  # noqa: BLE001 - never let the thread die; the sweep has the rows
                 log.exception("Outbox relay failed for %s; the sweep will send them", outbox_ids)
+                sent = False
+            if not sent:
+                # The broker is down: the rest would fail the same way, each after its connection
+                # timeout, while new ids pile up. They are committed rows; the sweep sends them.
+                return
 
     def flush(self) -> None:
         """Publish what is waiting now, in the calling thread (at exit, and for tests)."""

@@ -302,3 +302,20 @@ def test_a_broker_error_in_the_relay_thread_leaves_the_rows_to_the_sweep_and_the
     relay.submit([22])
     assert published.wait(timeout=30)
     assert sent == [{"outbox_id": 22}]
+
+
+def test_once_the_broker_refuses_a_backlog_the_rest_is_left_to_the_sweep_not_tried_message_by_message(
+        real_broker, monkeypatch):
+    from config import tasks
+
+    tried = []
+
+    def refuse(kwargs):
+        tried.append(kwargs)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_outbox_tasks, "apply_async", refuse)
+    _, _, relay = real_broker
+    relay._pid, relay._ids = outbox.os.getpid(), list(range(1, outbox.RELAY_BATCH * 3 + 1))
+    relay.flush()
+    assert len(tried) == 1 and relay._ids == []
