@@ -174,6 +174,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30, minimum=1)
 OUTBOX_RESEND_SECONDS = env_int("OUTBOX_RESEND_SECONDS", 60, minimum=1)
 OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 7, minimum=0)
+# With a real broker, a committed change's outbox rows are published by a relay thread of the process
+# that waits this long for other requests' rows to share the message (0: publish in the request, after
+# commit, as eager Celery always does).
+OUTBOX_RELAY_LINGER_MS = env_int("OUTBOX_RELAY_LINGER_MS", 20, minimum=0)
 
 # --- Health and metrics (docs/operations.md) ------------------------------------------------------
 # The beat sends plaudit.heartbeat this often; /healthz calls the worker dead when the last one that a

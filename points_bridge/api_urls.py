@@ -2,7 +2,7 @@ from django.urls import path
 
 from points_bridge import api
 
-# Included from points_bridge/urls.py under "api/v1/points/". No trailing slashes, like the other APIs.
+# Included from config/urls.py under "api/v1/points/", first of the API. No trailing slashes, like the other APIs.
 urlpatterns = [
     path("balance", api.BalanceView.as_view(), name="points-balance"),
     path("balance/<str:activity>", api.ActivityBalanceView.as_view(), name="points-activity-balance"),

@@ -1,12 +1,12 @@
 """The Point System protocol, at the root of the site (its clients drop any base path; see
-config/urls.py, which includes this module last). Slashes are exactly the contract's."""
+config/urls.py, which includes this module last). Slashes are exactly the contract's. The member API
+under /api/v1/points/ (points_bridge/api_urls.py) is included by config/urls.py itself, first of the API."""
 
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 
 from points_bridge import protocol
 
 urlpatterns = [
-    path("api/v1/points/", include("points_bridge.api_urls")),
     path("health", protocol.health, name="point-system-health"),
     path("leaderboard/", protocol.leaderboard, name="point-system-leaderboard"),
     path("leaderboard/<int:activity_id>/", protocol.activity_leaderboard, name="point-system-activity-leaderboard"),

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from config import ratelimit
 from config.errors import DomainError
 from config.idempotency import idempotency_key
+from config.negotiation import FastJSONNegotiation
 from engagement.services import member_for_user
 from engagement.throttles import EngagementRate
 from rewards import conf, selectors, services
@@ -73,6 +74,8 @@ class RewardsView(APIView):
 
 
 class RedeemView(APIView):
+    content_negotiation_class = FastJSONNegotiation
+
     class InputSerializer(serializers.Serializer):
         reward_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 

@@ -221,3 +221,101 @@ def test_the_batch_runs_every_row_once_even_if_one_fails(django_capture_on_commi
     assert ok.done_at is not None and ok.attempts == 0
     assert failing.done_at is None and failing.attempts == 1  # left to the sweep, with its error
     assert outbox.run(outbox_id=ok.pk) is False  # done rows are never run again
+
+
+# --- The relay thread (a real broker: rows of several requests share one message) ---------------------
+
+
+@pytest.fixture
+def real_broker(monkeypatch, settings):
+    """Celery as with Redis (not eager), publishes recorded; the relay's own thread does them."""
+    import threading
+
+    from celery import current_app
+
+    from config import tasks
+
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = False
+    settings.OUTBOX_RELAY_LINGER_MS = 20
+    sent, published = [], threading.Event()
+
+    def record(kind):
+        def apply_async(kwargs):
+            sent.append((kind, kwargs, threading.current_thread().name))
+            published.set()
+        return apply_async
+
+    monkeypatch.setattr(tasks.run_outbox_task, "apply_async", record("one"))
+    monkeypatch.setattr(tasks.run_outbox_tasks, "apply_async", record("many"))
+    relay = outbox._Relay()
+    monkeypatch.setattr(outbox, "_relay_thread", relay)
+    yield sent, published, relay
+    current_app.conf.task_always_eager = eager
+
+
+@pytest.mark.django_db
+def test_with_a_real_broker_the_request_does_not_publish_the_relay_thread_does(django_capture_on_commit_callbacks,
+                                                                                real_broker):
+    sent, published, _ = real_broker
+    with django_capture_on_commit_callbacks(execute=True):
+        row = outbox.enqueue(flaky, fail_times=0)
+    assert published.wait(timeout=30), "the relay thread never published"
+    assert sent == [("one", {"outbox_id": row.pk}, "outbox-relay")]
+
+
+def test_rows_of_several_commits_that_wait_together_go_as_one_message(real_broker):
+    sent, _, relay = real_broker
+    relay._pid = outbox.os.getpid()  # as if its thread ran; nothing is published until flush
+    relay._ids = [11, 12]
+    relay._ids += [13]
+    relay.flush()
+    assert [(kind, kwargs) for kind, kwargs, _ in sent] == [("many", {"outbox_ids": [11, 12, 13]})]
+    relay.flush()
+    assert len(sent) == 1, "nothing left to publish"
+
+
+def test_a_large_backlog_is_split_into_messages_of_at_most_relay_batch_rows(real_broker):
+    sent, _, relay = real_broker
+    relay._pid, relay._ids = outbox.os.getpid(), list(range(1, outbox.RELAY_BATCH * 2 + 2))
+    relay.flush()
+    assert [len(kwargs.get("outbox_ids", [0])) for _, kwargs, _ in sent] == [outbox.RELAY_BATCH, outbox.RELAY_BATCH, 1]
+
+
+def test_a_broker_error_in_the_relay_thread_leaves_the_rows_to_the_sweep_and_the_thread_alive(real_broker,
+                                                                                              monkeypatch, caplog):
+    from config import tasks
+
+    sent, published, relay = real_broker
+
+    def refuse(kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_outbox_task, "apply_async", refuse)
+    relay.submit([21])
+    for _ in range(3000):  # the thread takes the id, fails quietly (warn_now_and_then), and waits again
+        if not relay._ids and not relay._wake.is_set():
+            break
+        outbox.time.sleep(0.01)
+    assert relay._thread.is_alive()
+    monkeypatch.setattr(tasks.run_outbox_task, "apply_async", lambda kwargs: sent.append(kwargs) or published.set())
+    relay.submit([22])
+    assert published.wait(timeout=30)
+    assert sent == [{"outbox_id": 22}]
+
+
+def test_once_the_broker_refuses_a_backlog_the_rest_is_left_to_the_sweep_not_tried_message_by_message(
+        real_broker, monkeypatch):
+    from config import tasks
+
+    tried = []
+
+    def refuse(kwargs):
+        tried.append(kwargs)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_outbox_tasks, "apply_async", refuse)
+    _, _, relay = real_broker
+    relay._pid, relay._ids = outbox.os.getpid(), list(range(1, outbox.RELAY_BATCH * 3 + 1))
+    relay.flush()
+    assert len(tried) == 1 and relay._ids == []

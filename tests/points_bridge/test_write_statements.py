@@ -100,3 +100,34 @@ def test_the_combined_lookup_finds_the_participant_and_an_identical_request_insi
     later = entry.created + timedelta(seconds=601)  # the default window is 600 s
     assert point_system._participant_and_earlier(4242, entry.idempotency_key, later)[1] is None
     assert point_system._participant_and_earlier(999, None, entry.created) == (None, None)
+
+
+CODES = ["abc", "  padded  ", "", "   ", "x" * 2000, " " + "x" * 2000 + " ", "x" * 2001, "nul\x00inside",
+         "lone \ud800 surrogate", "ünïcödé ✓", 12345, 1.5, True, None, ["a"], {"a": 1}]
+
+
+@pytest.mark.parametrize("code", CODES)
+@pytest.mark.parametrize("shape", ["json", "missing", "form"])
+def test_the_claim_views_quick_code_reading_is_the_serializers(code, shape):
+    from django.http import QueryDict
+    from rest_framework.exceptions import ValidationError
+
+    from points_bridge.api import ClaimView
+
+    data = {"code": code} if shape == "json" else {"other": code}
+    if shape == "form":
+        data = QueryDict(mutable=True)
+        data["code"] = str(code)
+
+    def read(reader):
+        try:
+            return ("ok", reader(data))
+        except ValidationError as exc:
+            return ("refused", exc.detail)
+
+    def serializer(payload):
+        checked = ClaimView.InputSerializer(data=payload)
+        checked.is_valid(raise_exception=True)
+        return checked.validated_data["code"]
+
+    assert read(ClaimView.code) == read(serializer)
