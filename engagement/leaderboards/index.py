@@ -22,12 +22,17 @@ BATCH = 5000
 def on_entry_posted(sender, entry: LedgerEntry, member: Member, **kwargs) -> None:
     """Receiver of ``ledger_entry_posted`` (inside the entry's transaction, under the member lock)."""
     counted = totals.counts_on_boards(entry.reason)
-    changed = []
-    if counted:
-        changed = totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points,
-                                   xp=entry.xp, created=entry.created, listed=member.listed)
-    histogram.record(histogram.entry_moves(balances=(member.points, member.xp), delta=(entry.points, entry.xp),
-                                           totals=changed))
+    balances, delta = (member.points, member.xp), (entry.points, entry.xp)
+    if counted and histogram.folds_into_upsert():
+        # One statement: the totals upsert appends the rank histogram rows from its own RETURNING.
+        totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points, xp=entry.xp,
+                         created=entry.created, listed=member.listed, balances=balances)
+    else:
+        changed = []
+        if counted:
+            changed = totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points,
+                                       xp=entry.xp, created=entry.created, listed=member.listed)
+        histogram.record(histogram.entry_moves(balances=balances, delta=delta, totals=changed))
     if redis_index.enabled():
         boards = entry_periods(created=entry.created, activity_id=entry.activity_id) if counted else []
         transaction.on_commit(partial(

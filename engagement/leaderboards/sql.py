@@ -75,7 +75,10 @@ class SqlSource:
     def count_above(self, value: int) -> int:
         """Members listed on the board with a value above ``value``, in one round trip: the rank
         histogram's buckets above value's bucket, plus an index-only count inside that bucket, minus
-        the few hidden members above (see histogram.py for why that is exact)."""
+        the few hidden members above (see histogram.py for why that is exact). A day board has no
+        histogram (histogram.WITHOUT): its index above ``value`` is counted, minus the hidden rows."""
+        if not histogram.kept(self.histogram_board[1]):
+            return self._count_above(value, self._hidden())
         buckets = histogram.above_sql(self.histogram_board, self.base, value)
         end = histogram.bucket_end(value)
         column = "id" if self.is_global else "member_id"
@@ -94,10 +97,14 @@ class SqlSource:
         """The same answer by counting the board's index above ``value`` and joining the hidden rows to
         their members (the way before the histogram and the totals' ``listed``; kept for tests and the
         benchmark's comparison, which it checks independently of both)."""
+        return self._count_above(value, self._hidden_by_member())
+
+    def _count_above(self, value: int, hidden: QuerySet) -> int:
+        """The board's index above ``value``, counted (index-only), minus the ``hidden`` rows above it."""
         condition = {f"{self.base}__gt": value}
         column = "id" if self.is_global else "member_id"
         everybody = self._rows().filter(**condition).order_by().values(column).query.sql_with_params()
-        hidden = self._hidden_by_member().filter(**condition).order_by().values(column).query.sql_with_params()
+        hidden = hidden.filter(**condition).order_by().values(column).query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT (SELECT COUNT(*) FROM ({everybody[0]}) a) - (SELECT COUNT(*) FROM ({hidden[0]}) h)",
                            [*everybody[1], *hidden[1]])

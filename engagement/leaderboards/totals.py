@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from config import sql as config_sql
+from engagement.leaderboards import histogram
 from engagement.leaderboards.periods import entry_periods, local_day
 from engagement.leaderboards.seasons import season_boards
 from engagement.models.leaderboard import EPOCH, LeaderboardTotal
@@ -26,9 +27,13 @@ def _table() -> str:
 
 
 def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, created,
-              listed: bool = True) -> list[tuple]:
+              listed: bool = True, balances: tuple[int, int] | None = None) -> list[tuple]:
     """Add one entry to its boards' totals: one multi-row upsert, inside the caller's transaction.
     Returns each changed board's (scope, period, start, points, xp) after the entry.
+
+    With ``balances`` (the member's points and XP after the entry; PostgreSQL only, see
+    ``histogram.folds_into_upsert``) the same statement also appends the entry's rank histogram rows,
+    computed from its own RETURNING, and returns nothing.
 
     The (scope, period, start, member) rows of one member are only written under that member's
     row lock (services.lock_member), so the increments never race with each other; ``listed`` is the
@@ -45,6 +50,10 @@ def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, 
         f"SET points = {table}.points + excluded.points, xp = {table}.xp + excluded.xp "
         f"RETURNING scope, period, start, points, xp"
     )
+    if balances is not None:
+        config_sql.execute(histogram.with_moves(sql), params + histogram.moves_params(balances=balances,
+                                                                                     delta=(points, xp)))
+        return []
     return config_sql.execute(sql, params).fetchall()  # on every award: a prepared statement on PostgreSQL
 
 

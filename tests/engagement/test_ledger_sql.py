@@ -158,7 +158,7 @@ def test_award_counts_split_a_day_in_the_project_time_zone(member):
 # psycopg sends them itself.) The first award of a day also writes the streak (engagement/streaks.py).
 # Then the rank histogram rows, sent only when a value changes bucket (always for these small values).
 # Was 7 before issue 15.
-AWARD_STATEMENTS_BY_VENDOR = {"postgresql": 6, "sqlite": 7}
+AWARD_STATEMENTS_BY_VENDOR = {"postgresql": 5, "sqlite": 7}
 
 
 def _award_statements(member, key: str) -> list[str]:
