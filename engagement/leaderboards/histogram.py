@@ -7,7 +7,9 @@ a value in each bucket, and answer
 
     above(v) = Σ members in the buckets above v's bucket            (a short index-only range sum)
              + members with v < value < end of v's bucket           (an index-only count in a narrow range)
-             − hidden (opted-out or banned) members with value > v  (they are few; as before)
+             − hidden (opted-out or banned) members with value > v  (few: a partial index's range)
+
+Day boards have none (``WITHOUT``): a day's members are few enough to count in the board's index.
 
 Buckets are exact for values below 256 (where most members are) and above that keep a value's top 8
 bits, so a bucket is 1/256–1/128 of its values wide: at most ~1,400 buckets up to 100,000 and a
@@ -17,7 +19,8 @@ Exact under concurrency because every change is written where the value changes:
 transaction, under the member's row lock (services.lock_member), from the value the same statement
 returned (the totals upsert's RETURNING, the member's locked balances). A member's moves therefore
 telescope: the sum of their rows is +1 in the bucket of their current value. Hidden members stay in
-the histogram (visibility changes write nothing here) and are subtracted at read time.
+the histogram (visibility changes write nothing here) and are subtracted at read time. On PostgreSQL the
+rows are appended by the totals upsert's own statement (``with_moves``), elsewhere by ``record``.
 
 Why append-only rows rather than one counter per bucket: every award of a small value moves a member
 between the same few low buckets, so counters would be a handful of hot rows that every award locks
