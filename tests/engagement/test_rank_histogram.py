@@ -82,6 +82,7 @@ def listed_values(spec) -> dict[int, int]:
 def assert_exact(activity, members, at=NOW):
     assert histogram.mismatches() == []
     assert totals.listed_mismatches() == []
+    assert not LeaderboardBucket.objects.filter(period="d").exists()  # day boards rank by their index COUNT
     checked = 0
     for spec in board_specs(activity, at):
         source = source_for(spec)
