@@ -14,6 +14,7 @@ Usage (not run by CI; the full scale takes a while on 2 cores):
     .venv/bin/python bench/leaderboard.py                       # 1,000,000 members, 10,000,000 entries
     .venv/bin/python bench/leaderboard.py --members 50000 --entries 500000 --samples 100
     .venv/bin/python bench/leaderboard.py --seasons-only --db plaudit_bench_seasons   # seasons and teams
+    .venv/bin/python bench/leaderboard.py --sql-only --no-seasons --entries 3000000 --reuse   # SQL ranks only
 
 Seasons and teams (always measured; ``--seasons-only`` skips the Redis index and the 24 window boards):
 a running season over the last 90 days and an ended one before it, every member in one of
@@ -55,6 +56,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep-redis", action="store_true", help="Leave the Redis index in place afterwards.")
     parser.add_argument("--seasons-only", action="store_true", help="Only the season and team boards.")
     parser.add_argument("--teams", type=int, default=20, help="Teams of the running season (every member joins).")
+    parser.add_argument("--sql-only", action="store_true",
+                        help="Only the SQL path of the 24 window boards: no Redis index (its build is the slow part).")
+    parser.add_argument("--no-seasons", action="store_true", help="Skip the season and team boards after the windows.")
     return parser.parse_args()
 
 
@@ -354,7 +358,8 @@ def measure(args: argparse.Namespace) -> list[dict]:
             naive = run_naive(scope, window, viewer_ids, args.naive_samples) if args.naive_samples else None
             for metric in METRICS:
                 row = {"metric": metric, "scope": "activity" if scope else "global", "window": window}
-                for source, use_redis in (("redis", True), ("sql", False)):
+                sources = (("sql", False),) if args.sql_only else (("redis", True), ("sql", False))
+                for source, use_redis in sources:
                     time_board(row, source, use_redis, metric=metric, activity=scope, window=window, viewers=viewers,
                                samples=args.samples)
                 if naive and metric == "points":
@@ -435,7 +440,7 @@ def report(row: dict) -> None:
         return f"{pct(values, .5):7.2f} {pct(values, .99):7.2f}" if values else f"{'–':>7} {'–':>7}"
 
     ratio = ""
-    if row.get("naive_top"):
+    if row.get("naive_top") and row.get("redis_top"):
         ratio = (f"  naive/redis top ×{statistics.median(row['naive_top']) / statistics.median(row['redis_top']):,.0f}"
                  f" rank ×{statistics.median(row['naive_rank']) / statistics.median(row['redis_rank']):,.0f};"
                  f" naive/sql top ×{statistics.median(row['naive_top']) / statistics.median(row['sql_top']):,.0f}"
@@ -453,14 +458,34 @@ def summarise(results: list[dict]) -> None:
             print(f"  {key:16} {max(pct(c, .5) for c in cells):8.2f} {max(pct(c, .99) for c in cells):8.2f}")
 
 
+def prepare_redis(args: argparse.Namespace) -> None:
+    import redis
+
+    from engagement.leaderboards import index, redis_index
+
+    if args.sql_only:
+        print("  SQL path only: no Redis index")
+        return
+    if args.reuse and redis_index.is_ready():
+        print("  reusing the Redis index")
+    else:
+        with step("Redis index (rebuild_index)"):
+            # The app's 250 ms socket timeout is for reads; bulk pipelines on a busy machine need longer.
+            fast_client = redis_index.client
+            redis_index.client = lambda: redis.Redis.from_url(args.redis, socket_timeout=60)
+            try:
+                index.rebuild_index()
+            finally:
+                redis_index.client = fast_client
+    print(f"  Redis memory: {redis_index.client().info('memory')['used_memory_human']}\n")
+
+
 def main() -> None:
     args = parse_args()
     if not args.reuse:
         recreate_database(args)
     setup_django(args)
-    import redis
-
-    from engagement.leaderboards import index, redis_index
+    from engagement.leaderboards import redis_index
 
     print(f"Leaderboard bench: {args.members:,} members, {args.entries:,} entries over {args.days} days, "
           f"{args.activities} activities; database {args.db}, Redis {args.redis}")
@@ -474,26 +499,15 @@ def main() -> None:
     if args.seasons_only:
         measure_seasons(args)
         return
-    if args.reuse and redis_index.is_ready():
-        print("  reusing the Redis index")
-    else:
-        with step("Redis index (rebuild_index)"):
-            # The app's 250 ms socket timeout is for reads; bulk pipelines on a busy machine need longer.
-            fast_client = redis_index.client
-            redis_index.client = lambda: redis.Redis.from_url(args.redis, socket_timeout=60)
-            try:
-                index.rebuild_index()
-            finally:
-                redis_index.client = fast_client
-    memory = redis_index.client().info("memory")["used_memory_human"]
-    print(f"  Redis memory: {memory}\n")
+    prepare_redis(args)
     print("p50 / p99 in ms; top = top-100 with rows (plain values), instances = the same with Member + User "
           "instances (before), json = serialising the 100 rows, rank = own rank (limit=0; SQL: histogram), "
           "rank_count = the SQL rank by index COUNT (before)")
     print(f"| metric | scope | window | {' | '.join(COLUMNS)} |")
     summarise(measure(args))
-    measure_seasons(args)
-    if not args.keep_redis:
+    if not args.no_seasons:
+        measure_seasons(args)
+    if not args.keep_redis and not args.sql_only:
         client = redis_index.client()
         for key in client.scan_iter(match="bench:lb:*", count=1000):
             client.unlink(key)

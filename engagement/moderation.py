@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.errors import DomainError
 from engagement import tasks
-from engagement.leaderboards.index import reindex_on_commit
+from engagement.leaderboards.index import listing_changed
 from engagement.models import Ban, Member, UnbanRequest
 from engagement.services import lock_member
 
@@ -72,7 +72,7 @@ def ban_member(*, member: Member, reason: str, actor, until: datetime | None = N
                              created_by=actor if getattr(actor, "pk", None) else None)
     Member.objects.filter(pk=member.pk).update(banned=True, banned_until=until)
     member.banned, member.banned_until = True, until
-    reindex_on_commit(member.pk)
+    listing_changed(member.pk)
     _log(actor, member, f"Banned {'until ' + until.isoformat() if until else 'until lifted'}: {reason}")
     tasks.send_moderation_email.delay_on_commit(event="banned", ban_id=ban.pk)
     return ban
@@ -86,7 +86,7 @@ def _end_ban(*, member: Member, end: str, actor, at: datetime, note: str = "") -
     _close(ban, end=end, actor=actor, at=at, note=note or "The ban was lifted.")
     Member.objects.filter(pk=member.pk).update(banned=False, banned_until=None)
     member.banned, member.banned_until = False, None
-    reindex_on_commit(member.pk)
+    listing_changed(member.pk)
     return ban
 
 

@@ -7,7 +7,9 @@ a value in each bucket, and answer
 
     above(v) = Σ members in the buckets above v's bucket            (a short index-only range sum)
              + members with v < value < end of v's bucket           (an index-only count in a narrow range)
-             − hidden (opted-out or banned) members with value > v  (they are few; as before)
+             − hidden (opted-out or banned) members with value > v  (few: a partial index's range)
+
+Day boards have none (``WITHOUT``): a day's members are few enough to count in the board's index.
 
 Buckets are exact for values below 256 (where most members are) and above that keep a value's top 8
 bits, so a bucket is 1/256–1/128 of its values wide: at most ~1,400 buckets up to 100,000 and a
@@ -17,7 +19,8 @@ Exact under concurrency because every change is written where the value changes:
 transaction, under the member's row lock (services.lock_member), from the value the same statement
 returned (the totals upsert's RETURNING, the member's locked balances). A member's moves therefore
 telescope: the sum of their rows is +1 in the bucket of their current value. Hidden members stay in
-the histogram (visibility changes write nothing here) and are subtracted at read time.
+the histogram (visibility changes write nothing here) and are subtracted at read time. On PostgreSQL the
+rows are appended by the totals upsert's own statement (``with_moves``), elsewhere by ``record``.
 
 Why append-only rows rather than one counter per bucket: every award of a small value moves a member
 between the same few low buckets, so counters would be a handful of hot rows that every award locks
@@ -34,8 +37,18 @@ from config import sql as config_sql
 from engagement.models.leaderboard import EPOCH, LeaderboardBucket, LeaderboardTotal
 
 GLOBAL = (0, LeaderboardTotal.Period.ALL.value, EPOCH)
+# Boards with no histogram: a day holds one day's members, few enough for its own rank to be the board's
+# index-only COUNT (sql.SqlSource.count_above), and every award touches one or two of them (today's,
+# global and the activity's): leaving them out spares each award a quarter of its histogram rows.
+WITHOUT = (LeaderboardTotal.Period.DAY.value,)
+
+
+def kept(period: str) -> bool:
+    """Whether boards of ``period`` have a histogram (the global all-time board always has)."""
+    return period not in WITHOUT
 BASES = (("p", "points"), ("x", "xp"))
 BASE_CODE = dict((name, code) for code, name in BASES)
+KEY = ("scope", "period", "start", "base", "bucket")
 # Significant bits a bucket keeps: values below 2**KEPT_BITS are exact.
 KEPT_BITS = 8
 
@@ -87,8 +100,44 @@ def entry_moves(*, balances: tuple[int, int], delta: tuple[int, int], totals: li
     dp, dx = delta
     rows = moves(GLOBAL, (balances[0] - dp, balances[1] - dx), balances)
     for scope, period, start, points, xp in totals:
-        rows += moves((scope, period, start), (points - dp, xp - dx), (points, xp))
+        if kept(period):
+            rows += moves((scope, period, start), (points - dp, xp - dx), (points, xp))
     return rows
+
+
+def folds_into_upsert() -> bool:
+    """Whether the histogram rows are written by the totals upsert's own statement (``with_moves``)."""
+    return connection.vendor == "postgresql"
+
+
+def with_moves(upsert: str) -> str:
+    """``upsert`` (the totals' INSERT … RETURNING scope, period, start, points, xp) and the histogram rows
+    of the entry in one statement: what ``entry_moves`` computes, in SQL over the upsert's RETURNING (a
+    data-modifying WITH; PostgreSQL), so an award spends one round trip fewer. Its params follow the
+    upsert's: ``moves_params(balances, delta)``."""
+    table, names = config_sql.table(LeaderboardBucket), ", ".join(KEY)
+    was, now = bucket_sql("(v_new - v_delta)"), bucket_sql("v_new")
+    skip = ", ".join(f"'{period}'" for period in WITHOUT)
+    return (
+        f"WITH t AS ({upsert}), "
+        f"v AS (SELECT scope, period, start, 'p' AS base, points AS v_new, %s::bigint AS v_delta FROM t "
+        f"WHERE period NOT IN ({skip}) "
+        f"UNION ALL SELECT scope, period, start, 'x', xp, %s::bigint FROM t WHERE period NOT IN ({skip}) "
+        f"UNION ALL SELECT 0, %s, %s::date, 'p', %s::bigint, %s::bigint "
+        f"UNION ALL SELECT 0, %s, %s::date, 'x', %s::bigint, %s::bigint), "
+        f"w AS (SELECT scope, period, start, base, CASE WHEN v_new - v_delta > 0 THEN {was} END AS was, "
+        f"CASE WHEN v_new > 0 THEN {now} END AS now FROM v) "
+        f"INSERT INTO {table} ({names}, members) "
+        f"SELECT scope, period, start, base, was, -1 FROM w WHERE was IS NOT NULL AND was IS DISTINCT FROM now "
+        f"UNION ALL SELECT scope, period, start, base, now, 1 FROM w WHERE now IS NOT NULL AND was IS DISTINCT FROM now"
+    )
+
+
+def moves_params(*, balances: tuple[int, int], delta: tuple[int, int]) -> list:
+    """The params ``with_moves`` adds after the upsert's: the deltas, then the member's balances (the
+    global board's values, read under the member's lock)."""
+    _, period, start = GLOBAL
+    return [delta[0], delta[1], period, start, balances[0], delta[0], period, start, balances[1], delta[1]]
 
 
 @cache
@@ -144,9 +193,6 @@ def _groups():
             .annotate(n=Count("id"), total=Sum("members")).order_by())
 
 
-KEY = ("scope", "period", "start", "base", "bucket")
-
-
 def _compact_postgresql() -> int:
     table, key = config_sql.table(LeaderboardBucket), ", ".join(KEY)
     join = " AND ".join(f"t.{k} = d.{k}" for k in KEY)
@@ -174,8 +220,9 @@ def _expected_sql(member_model, total_model) -> tuple[str, list]:
                      f"COUNT(*) AS n FROM {members} WHERE {col} > 0 GROUP BY {bucket_sql(col)}")
         params += [GLOBAL[1], GLOBAL[2], code]
         parts.append(f"SELECT scope, period, start, %s, {bucket_sql(col)}, COUNT(*) FROM {totals} "
-                     f"WHERE {col} > 0 GROUP BY scope, period, start, {bucket_sql(col)}")
-        params.append(code)
+                     f"WHERE {col} > 0 AND period NOT IN ({config_sql.placeholders(len(WITHOUT))}) "
+                     f"GROUP BY scope, period, start, {bucket_sql(col)}")
+        params += [code, *WITHOUT]
     return " UNION ALL ".join(parts), params
 
 
@@ -198,6 +245,8 @@ def rebuild_boards(*, period: str, start) -> int:
     (in the caller's transaction); returns the rows written. For code that rewrites a period's totals
     wholesale (a season recomputed from its day rows) instead of through the ledger receiver."""
     LeaderboardBucket.objects.filter(period=period, start=start).delete()
+    if not kept(period):
+        return 0
     table = connection.ops.quote_name(LeaderboardBucket._meta.db_table)
     totals = connection.ops.quote_name(LeaderboardTotal._meta.db_table)
     written = 0

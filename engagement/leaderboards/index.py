@@ -22,12 +22,17 @@ BATCH = 5000
 def on_entry_posted(sender, entry: LedgerEntry, member: Member, **kwargs) -> None:
     """Receiver of ``ledger_entry_posted`` (inside the entry's transaction, under the member lock)."""
     counted = totals.counts_on_boards(entry.reason)
-    changed = []
-    if counted:
-        changed = totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points,
-                                   xp=entry.xp, created=entry.created)
-    histogram.record(histogram.entry_moves(balances=(member.points, member.xp), delta=(entry.points, entry.xp),
-                                           totals=changed))
+    balances, delta = (member.points, member.xp), (entry.points, entry.xp)
+    if counted and histogram.folds_into_upsert():
+        # One statement: the totals upsert appends the rank histogram rows from its own RETURNING.
+        totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points, xp=entry.xp,
+                         created=entry.created, listed=member.listed, balances=balances)
+    else:
+        changed = []
+        if counted:
+            changed = totals.add_entry(member_id=member.pk, activity_id=entry.activity_id, points=entry.points,
+                                       xp=entry.xp, created=entry.created, listed=member.listed)
+        histogram.record(histogram.entry_moves(balances=balances, delta=delta, totals=changed))
     if redis_index.enabled():
         boards = entry_periods(created=entry.created, activity_id=entry.activity_id) if counted else []
         transaction.on_commit(partial(
@@ -81,10 +86,23 @@ def reindex_member(member_id: int) -> None:
 @transaction.atomic
 def set_visibility(*, member: Member, visible: bool) -> Member:
     """Show or hide a member on every leaderboard (the profile's ``show_on_leaderboard``)."""
+    # The UPDATE takes the member's row lock (the one every award takes) before the totals are marked.
     Member.objects.filter(pk=member.pk).update(show_on_leaderboard=visible)
     member.show_on_leaderboard = visible
-    reindex_on_commit(member.pk)
+    listing_changed(member.pk)
     return member
+
+
+def listing_changed(member_id: int) -> None:
+    """After a change of who is listed (visibility, a ban), in the same transaction and under the member's
+    row lock (the caller has locked or UPDATEd the member row first): copy the member's ``listed`` onto
+    their board totals now, and rewrite their Redis entries on commit.
+
+    Exact under concurrent awards: an award writes its totals under the same lock, copying ``listed``
+    from the row it locked, so it runs wholly before this (its rows are then re-marked here: this UPDATE's
+    snapshot is taken after the lock was granted) or wholly after (it reads the new flags)."""
+    totals.sync_listed(member_id=member_id)
+    reindex_on_commit(member_id)
 
 
 def reindex_on_commit(member_id: int) -> None:
@@ -186,6 +204,7 @@ def rebuild_totals() -> int:
         written = totals.rebuild_totals()
         for starts, ends in Season.objects.values_list("starts", "ends"):
             written += rebuild_season_totals(starts=starts, ends=ends)
+        totals.sync_listed()  # inserted listed: unmark the few hidden members' rows
         histogram.rebuild()
         return written
 
@@ -195,5 +214,7 @@ def rebuild_season_totals(*, starts, ends) -> int:
     transaction; returns rows written."""
     LeaderboardTotal.objects.filter(period=LeaderboardTotal.Period.SEASON, start=starts).delete()
     written = totals.insert_select(seasons.season_rows(starts=starts, ends=ends))
+    LeaderboardTotal.objects.filter(period=LeaderboardTotal.Period.SEASON, start=starts, listed=True,
+                                    member__in=Member.objects.exclude(listed_q())).update(listed=False)
     histogram.rebuild_boards(period=LeaderboardTotal.Period.SEASON, start=starts)
     return written

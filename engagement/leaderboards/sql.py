@@ -3,8 +3,9 @@
 Every query is an index range: top-N walks (scope, period, start, -value, member) in order, and a rank
 sums the rank histogram's buckets above the value plus a narrow count inside its bucket (histogram.py).
 Opted-out and banned members are few, so a rank counts everybody above and subtracts the hidden members
-above (a small join driven by the partial index on hidden members) instead of joining every counted row
-to its member.
+above instead of joining every counted row to its member: an index-only range of a partial index on the
+hidden rows, the member's on the global board and the totals' own (``LeaderboardTotal.listed``, a copy of
+the member's flags) on the others.
 """
 
 from django.db import connection
@@ -30,6 +31,13 @@ class SqlSource:
         return LeaderboardTotal.objects.filter(**self.board)
 
     def _hidden(self) -> QuerySet:
+        """The board's hidden rows: a partial index of their own on the member table and on the totals."""
+        if self.is_global:
+            return Member.objects.exclude(listed_q())
+        return self._rows().filter(listed=False)
+
+    def _hidden_by_member(self) -> QuerySet:
+        """The same rows found through the members' flags (a join; the way before the totals' copy)."""
         if self.is_global:
             return Member.objects.exclude(listed_q())
         return self._rows().exclude(listed_q("member__"))
@@ -67,7 +75,10 @@ class SqlSource:
     def count_above(self, value: int) -> int:
         """Members listed on the board with a value above ``value``, in one round trip: the rank
         histogram's buckets above value's bucket, plus an index-only count inside that bucket, minus
-        the few hidden members above (see histogram.py for why that is exact)."""
+        the few hidden members above (see histogram.py for why that is exact). A day board has no
+        histogram (histogram.WITHOUT): its index above ``value`` is counted, minus the hidden rows."""
+        if not histogram.kept(self.histogram_board[1]):
+            return self._count_above(value, self._hidden())
         buckets = histogram.above_sql(self.histogram_board, self.base, value)
         end = histogram.bucket_end(value)
         column = "id" if self.is_global else "member_id"
@@ -83,12 +94,17 @@ class SqlSource:
         return self.count_above(value - 1)
 
     def count_above_by_index(self, value: int) -> int:
-        """The same answer by counting the board's index above ``value`` (the way before the histogram;
-        kept for tests and the benchmark's comparison)."""
+        """The same answer by counting the board's index above ``value`` and joining the hidden rows to
+        their members (the way before the histogram and the totals' ``listed``; kept for tests and the
+        benchmark's comparison, which it checks independently of both)."""
+        return self._count_above(value, self._hidden_by_member())
+
+    def _count_above(self, value: int, hidden: QuerySet) -> int:
+        """The board's index above ``value``, counted (index-only), minus the ``hidden`` rows above it."""
         condition = {f"{self.base}__gt": value}
         column = "id" if self.is_global else "member_id"
         everybody = self._rows().filter(**condition).order_by().values(column).query.sql_with_params()
-        hidden = self._hidden().filter(**condition).order_by().values(column).query.sql_with_params()
+        hidden = hidden.filter(**condition).order_by().values(column).query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT (SELECT COUNT(*) FROM ({everybody[0]}) a) - (SELECT COUNT(*) FROM ({hidden[0]}) h)",
                            [*everybody[1], *hidden[1]])

@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from config import sql as config_sql
+from engagement.leaderboards import histogram
 from engagement.leaderboards.periods import entry_periods, local_day
 from engagement.leaderboards.seasons import season_boards
 from engagement.models.leaderboard import EPOCH, LeaderboardTotal
@@ -25,25 +26,66 @@ def _table() -> str:
     return connection.ops.quote_name(LeaderboardTotal._meta.db_table)
 
 
-def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, created) -> list[tuple]:
+def add_entry(*, member_id: int, activity_id: int | None, points: int, xp: int, created,
+              listed: bool = True, balances: tuple[int, int] | None = None) -> list[tuple]:
     """Add one entry to its boards' totals: one multi-row upsert, inside the caller's transaction.
     Returns each changed board's (scope, period, start, points, xp) after the entry.
 
+    With ``balances`` (the member's points and XP after the entry; PostgreSQL only, see
+    ``histogram.folds_into_upsert``) the same statement also appends the entry's rank histogram rows,
+    computed from its own RETURNING, and returns nothing.
+
     The (scope, period, start, member) rows of one member are only written under that member's
-    row lock (services.lock_member), so the increments never race with each other.
+    row lock (services.lock_member), so the increments never race with each other; ``listed`` is the
+    member's, as read under that lock (a new row copies it; an existing row already has it).
     """
     boards = entry_periods(created=created, activity_id=activity_id)
     boards += season_boards(day=local_day(created), activity_id=activity_id)
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(boards))
-    params = [v for scope, period, start in boards for v in (scope, period, start, member_id, points, xp)]
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(boards))
+    params = [v for scope, period, start in boards for v in (scope, period, start, member_id, points, xp, listed)]
     table = _table()
     sql = (
-        f"INSERT INTO {table} (scope, period, start, member_id, points, xp) VALUES {rows} "
+        f"INSERT INTO {table} (scope, period, start, member_id, points, xp, listed) VALUES {rows} "
         f"ON CONFLICT (scope, period, start, member_id) DO UPDATE "
         f"SET points = {table}.points + excluded.points, xp = {table}.xp + excluded.xp "
         f"RETURNING scope, period, start, points, xp"
     )
+    if balances is not None:
+        config_sql.execute(histogram.with_moves(sql), params + histogram.moves_params(balances=balances,
+                                                                                     delta=(points, xp)))
+        return []
     return config_sql.execute(sql, params).fetchall()  # on every award: a prepared statement on PostgreSQL
+
+
+def sync_listed(*, member_id: int | None = None, total_model=None, member_model=None) -> int:
+    """Set the rows' ``listed`` to their member's (one member's rows, or all); returns the rows changed.
+
+    Called under the member's row lock after their flags changed (index.listing_changed), and after a
+    rebuild of the totals; takes models so that a migration can run it. Two index-driven UPDATEs: rows
+    of hidden members that are marked listed, and rows of listed members that are not.
+    """
+    if member_model is None:
+        from engagement.models import Member as member_model
+    total_model = total_model or LeaderboardTotal
+    hidden = member_model.objects.exclude(show_on_leaderboard=True, banned=False)
+    rows = total_model.objects.all()
+    if member_id is not None:
+        hidden, rows = hidden.filter(pk=member_id), rows.filter(member_id=member_id)
+    changed = rows.filter(listed=True, member_id__in=hidden.values("pk")).update(listed=False)
+    return changed + rows.filter(listed=False).exclude(member_id__in=hidden.values("pk")).update(listed=True)
+
+
+def listed_mismatches(limit: int = 20) -> list[str]:
+    """Rows whose ``listed`` is not their member's (empty when exact)."""
+    from engagement.models import Member
+
+    hidden = Member.objects.exclude(show_on_leaderboard=True, banned=False).values("pk")
+    wrong = (LeaderboardTotal.objects.filter(listed=True, member_id__in=hidden)
+             | LeaderboardTotal.objects.filter(listed=False).exclude(member_id__in=hidden))
+    return [f"{scope}/{period}/{start} member {member_id}: listed {listed}, member's {not listed}"
+            for scope, period, start, member_id, listed in
+            wrong.order_by("member_id", "scope", "period", "start")
+            .values_list("scope", "period", "start", "member_id", "listed")[:limit]]
 
 
 COLUMNS = "scope, period, start, member_id, points, xp"
@@ -103,4 +145,4 @@ def rebuild_totals(entry_model=None, total_model=None) -> int:
     rollups = (("w", TruncWeek("start")), ("m", TruncMonth("start")), ("a", Value(EPOCH, output_field=DateField())))
     for period, start_expr in rollups:
         written += insert_select(_rolled_up(total_model, period=period, start_expr=start_expr))
-    return written
+    return written  # every row listed (the column's default): the caller runs sync_listed() afterwards

@@ -30,6 +30,10 @@ class LeaderboardTotal(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     points = models.BigIntegerField(default=0)
     xp = models.BigIntegerField(default=0)
+    # A copy of the member's ``listed`` (not opted out, not banned): written with the row under the member's
+    # lock and rewritten under it whenever the member's flags change (index.listing_changed), so that the
+    # few hidden rows of a board are a partial index of their own (a rank subtracts the hidden above it).
+    listed = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         constraints = [
@@ -41,6 +45,11 @@ class LeaderboardTotal(models.Model):
             models.Index(fields=["scope", "period", "start", "-xp", "member"], name="engagement_lbtotal_xp"),
             # A member's rows: reindexing one member, opt-out.
             models.Index(fields=["member", "period", "start"], name="engagement_lbtotal_member"),
+            # "Hidden members above v" on a board as an index-only range (a rank subtracts them); ~1 % of rows.
+            models.Index(fields=["scope", "period", "start", "points"], name="engagement_lbtotal_hidden_pts",
+                         condition=models.Q(listed=False)),
+            models.Index(fields=["scope", "period", "start", "xp"], name="engagement_lbtotal_hidden_xp",
+                         condition=models.Q(listed=False)),
         ]
 
     def __str__(self) -> str:

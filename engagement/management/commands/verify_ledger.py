@@ -1,14 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from engagement.leaderboards import histogram
+from engagement.leaderboards import histogram, totals
 from engagement.models import Member
 from engagement.verification import ledger_mismatches
 
 
 class Command(BaseCommand):
     help = ("Prove that every member's cached points, XP and level equal what their ledger entries add up to, "
-            "and that the leaderboards' rank histograms count exactly the balances and totals.")
+            "and that the leaderboards' rank histograms count exactly the balances and totals (and the totals "
+            "carry their members' listed flag).")
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=5000)
@@ -31,11 +32,12 @@ class Command(BaseCommand):
             raise CommandError(f"Ledger mismatch for {len(mismatches)} of {total} member(s).")
         if ledger_only:
             return f"Ledger OK: {total} member(s) checked, cached balances equal their entries."
-        wrong = histogram.mismatches()
+        wrong = [f"rank histogram {line}" for line in histogram.mismatches()]
+        wrong += [f"leaderboard total {line}" for line in totals.listed_mismatches()]
         for line in wrong:
-            self.stderr.write(f"rank histogram {line}")
+            self.stderr.write(line)
         if wrong:
-            raise CommandError(f"The leaderboards' rank histogram is off in {len(wrong)} bucket(s) (first 20 shown); "
-                               "run manage.py rebuild_leaderboards.")
+            raise CommandError(f"The leaderboards' rank histogram or totals are off in {len(wrong)} place(s) (first "
+                               "20 of each shown); run manage.py rebuild_leaderboards.")
         return (f"Ledger OK: {total} member(s) checked, cached balances equal their entries; "
                 "the rank histograms count them exactly.")
