@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0013_leaderboard_rank_histograms'),
+        ('engagement', '0015_no_day_board_histograms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
