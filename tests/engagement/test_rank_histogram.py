@@ -51,6 +51,18 @@ def test_the_sql_bucket_expression_equals_the_python_one():
             assert cursor.fetchone()[0] == histogram.bucket_of(v), v
 
 
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the award statement's short form is PostgreSQL's")
+def test_the_short_postgresql_bucket_expression_equals_the_python_one():
+    rng = random.Random(4)
+    edges = [v + d for bits in range(1, 63) for v in (1 << bits,) for d in (-1, 0, 1)]
+    values = [*range(1, 600), *edges, *(rng.randint(256, 2**62) for _ in range(500)), 2**63 - 1]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT v, {histogram.bucket_sql_postgresql('v')} FROM unnest(%s::bigint[]) v", [values])
+        assert dict(cursor.fetchall()) == {v: histogram.bucket_of(v) for v in values}
+    assert len(histogram.with_moves("SELECT 1")) < 2048  # short enough for psycopg's conversion cache
+
+
 # --- Exactness on random histories ---------------------------------------------------------------------
 
 
