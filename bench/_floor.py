@@ -49,8 +49,9 @@ def capture(call: Callable[[], object], *, unique: Callable[[str], bool]) -> lis
     def record(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         returned = None
-        if " RETURNING " in sql:
-            raw = context["cursor"].cursor
+        raw = context["cursor"].cursor
+        # A RETURNING inside a WITH (the totals upsert that also writes the histogram rows) returns nothing.
+        if " RETURNING " in sql and raw.description is not None:
             rows = raw.fetchall()
             raw.scroll(0, mode="absolute")  # hand the rows to the caller untouched
             returned = [row[0] for row in rows]
