@@ -2,7 +2,6 @@
 under concurrency, proven on PostgreSQL with a negative control), the store's additive fields, the
 admin's availability filter and the fan zone's countdown."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -243,21 +242,10 @@ def test_racing_redemptions_of_one_member_never_exceed_the_limit(member, make_re
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_negative_control_without_the_member_lock_the_limit_is_exceeded(member, make_reward, monkeypatch):
+def test_negative_control_without_the_member_lock_the_limit_is_exceeded(member, make_reward, unlocked_redeem):
     ledger.award(member=member, reason="test_fund", points=1000, xp=0)
     reward = make_reward("merch_physical", cost_points=10, stock=None, max_per_member=2)
-    barrier = threading.Barrier(THREADS)
-    check = services._check_member_limit
-
-    def check_then_wait(member, reward):
-        check(member, reward)
-        barrier.wait(timeout=30)  # everyone has counted before anyone writes
-
-    def unlocked_start(*, member_id, reward_id, key):  # redeem_sql.start without its member row lock
-        return Member.objects.get(pk=member_id), Reward.objects.get(pk=reward_id), None
-
-    monkeypatch.setattr(services.redeem_sql, "start", unlocked_start)
-    monkeypatch.setattr(services, "_check_member_limit", check_then_wait)
+    unlocked_redeem("_check_member_limit", threads=THREADS)
     results, errors = _race(member.pk, reward.pk)
     assert errors == []
     assert Redemption.objects.filter(member=member).count() == THREADS > 2

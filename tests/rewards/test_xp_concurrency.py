@@ -2,7 +2,6 @@
 (PostgreSQL, real threads, committed transactions), with a negative control that removes both guards
 (the member lock and the partial unique index) and shows the race happen."""
 
-import threading
 
 import pytest
 from django.db import connection
@@ -11,7 +10,7 @@ from engagement import services as ledger
 from engagement.models import Member
 from rewards import services
 from rewards.errors import AlreadyRedeemed
-from rewards.models import Redemption, Reward
+from rewards.models import Redemption
 from tests.concurrency import postgres_only, run_concurrently
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -49,21 +48,10 @@ def no_xp_constraint():
         editor.add_constraint(Redemption, constraint)
 
 
-def test_negative_control_without_lock_and_index_the_reward_is_owned_many_times(veteran, make_reward, monkeypatch,
+def test_negative_control_without_lock_and_index_the_reward_is_owned_many_times(veteran, make_reward, unlocked_redeem,
                                                                                 no_xp_constraint):
     reward = make_reward("custom", cost_points=500, cost_type="xp", stock=None)
-    barrier = threading.Barrier(THREADS)
-    check = services._check_xp
-
-    def check_then_wait(member, reward):
-        check(member, reward)
-        barrier.wait(timeout=30)  # everyone has checked before anyone writes
-
-    def unlocked_start(*, member_id, reward_id, key):  # redeem_sql.start without FOR NO KEY UPDATE
-        return Member.objects.get(pk=member_id), Reward.objects.get(pk=reward_id), None
-
-    monkeypatch.setattr(services.redeem_sql, "start", unlocked_start)
-    monkeypatch.setattr(services, "_check_xp", check_then_wait)
+    unlocked_redeem("_check_xp", threads=THREADS)
     results, errors = _race(veteran, reward.pk)
     assert errors == []
     assert Redemption.objects.count() == THREADS > 1
