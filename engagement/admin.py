@@ -39,10 +39,17 @@ class MemberAdmin(StreakReadouts, admin.ModelAdmin):
     readonly_fields = ["points", "xp", "level", "banned", "banned_until", "created", *StreakReadouts.streak_fields]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "show_on_leaderboard" in form.changed_data:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Write only what the form changed: a plain save() would also write back the balances read when
+        # the page was posted, undoing any award that committed in between.
+        changed = [name for name in form.changed_data if name != "show_on_leaderboard"]
+        if "show_on_leaderboard" in form.changed_data:
             # The Redis leaderboard index must drop or re-add the member too, not just the column.
             set_visibility(member=obj, visible=obj.show_on_leaderboard)
+        if changed:
+            obj.save(update_fields=changed)
 
     def get_urls(self):
         adjust = self.admin_site.admin_view(self.adjust_view)

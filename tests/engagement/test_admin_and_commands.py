@@ -135,3 +135,25 @@ def test_seed_demo_is_idempotent_and_creates_the_demo_logins(capsys):
     assert authenticate(username="admin", password="demo").is_superuser
     assert LedgerEntry.objects.filter(idempotency_key="demo:welcome:alice").count() == 1
     call_command("verify_ledger", "--no-progress")
+
+
+def test_saving_a_member_in_the_admin_keeps_an_award_that_landed_meanwhile(admin_client_logged_in, member,
+                                                                          monkeypatch):
+    # The admin reads the member, then an award commits, then the admin saves: only the handle it changed
+    # is written, never the balance it read before the award.
+    from engagement.admin import MemberAdmin
+
+    original = MemberAdmin.save_form
+
+    def award_in_between(self, request, form, change):
+        services.award(member=Member.objects.get(pk=member.pk), reason="manual", points=7)
+        return original(self, request, form, change)
+
+    monkeypatch.setattr(MemberAdmin, "save_form", award_in_between)
+    url = reverse("admin:engagement_member_change", args=[member.pk])
+    form = {"user": member.user_id, "username": "renamed", "avatar_url": "", "animated_avatar_url": "",
+            "external_id": "", "show_on_leaderboard": "on"}
+    response = admin_client_logged_in.post(url, form)
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (member.username, member.points) == ("renamed", 7)
