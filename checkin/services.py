@@ -354,7 +354,8 @@ _MOVE_STATE = """, moved AS (UPDATE {state} SET entry_count = entry_count + %s, 
 # The read is a subquery ordered as the (ticket, list, datetime, id) index is, so that index answers it
 # presorted whatever the planner's statistics say. As a plain join the (list, datetime) index looked as
 # cheap to a plan made while the log was small or its statistics stale (a prepared statement keeps its
-# generic plan for the connection's life), and then every repeat read every scan of the list.
+# generic plan until the table is re-ANALYZEd or the connection closes), and then every repeat read every
+# scan of the list.
 _EARLIER = """, s.* FROM new_scan n
 LEFT JOIN (SELECT {columns} FROM {scan} s WHERE s.ticket_id = %s AND s.checkin_list_id = %s AND s.successful = %s
            ORDER BY s.datetime, s.id) s ON TRUE
