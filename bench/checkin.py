@@ -6,7 +6,9 @@ as scans pile up, and set-based bulk checkout next to a per-row loop.
 The database named in DATABASE_URL is DROPPED and recreated. Defaults: 3 rounds of entry, repeat entry
 and exit, each round over its own 5,000 distinct tickets, each phase bracketed by two runs of the floor;
 8 client threads; 100,000 people for bulk checkout, 2,000 for the per-row loop (extrapolated linearly,
-and printed as such).
+and printed as such). ``--history`` (default 5,000) people are already inside on another list of the event
+when the server starts, so the door's statements are planned on tables that are not empty (``--history 0``:
+empty tables, the figures before 2026-12-01 evening).
 Not run by CI; no figure here is asserted anywhere.
 """
 
@@ -39,6 +41,8 @@ def parse_args():
     parser.add_argument("--loop", type=int, default=2000, help="people checked out one by one (extrapolated)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of entry/repeat/exit, each on its own tickets")
+    parser.add_argument("--history", type=int, default=5000,
+                        help="people already inside on another list of the event before the server starts (0: none)")
     return parser.parse_args()
 
 
@@ -290,8 +294,16 @@ def main() -> None:
     setup_django(url)
     # Each round scans its own tickets; 1,000 more for the single-client entries.
     organizer, event, clist, token, secrets = seed(args.tickets * args.rounds + 1000)
+    if args.history:
+        # As in a database that has served a door before: the scan log and state table are not empty when
+        # the workers prepare the door's statements. Empty, PostgreSQL's generic plan for the lock statement
+        # is a sequential scan of the state table, kept for the connection's life (autovacuum, which would
+        # re-ANALYZE and so re-plan, is off on the bench machine), and each round then costs more than the
+        # one before. See bench/load_curve.py.
+        room_inside(event, args.history, "earlier")
     print(f"Seeded {len(secrets)} tickets; gunicorn with {args.workers} sync workers; {args.clients} clients; "
-          f"{args.rounds} rounds of {args.tickets:,} distinct tickets; load average before: {os.getloadavg()[0]:.1f}",
+          f"{args.rounds} rounds of {args.tickets:,} distinct tickets; {args.history:,} people inside another list; "
+          f"load average before: {os.getloadavg()[0]:.1f}",
           flush=True)
     for line in http_phases(args, url, organizer, event, clist, token, secrets):
         print(line)

@@ -24,7 +24,18 @@ Generators (``--generator``):
 
 Each server shape is warmed first; every shape runs every client count, so a load change on this shared
 machine shows as an odd row, not a trend. ``client CPU / req`` is the generator's own CPU per answer (this
-process and its finished children: wrk, or the client processes), i.e. what it took from the server's cores.
+process and its finished children: wrk, or the client processes), i.e. what it took from the server's cores;
+``gunicorn CPU / req`` and ``PostgreSQL CPU / req`` are the server's (its process group) and the benchmark
+database's backends' (Linux /proc). ``--paths door`` runs the door alone.
+
+``--door-history`` (default 5,000) people are already inside on another list of the event, written and
+ANALYZEd before the first server starts, as in any database that has served a door before. Without them
+(``--door-history 0``) the first shape's workers prepare the door's lock statement while the state table
+holds a handful of rows, and PostgreSQL's generic plan for it is then a sequential scan of that table,
+kept for the connection's life (``DB_CONN_MAX_AGE`` here is 600 s, and nothing re-ANALYZEs on a machine
+with autovacuum off): every scan then reads every state row, the first shape slows down point after point
+and later shapes (new connections, bigger tables) do not. That, not the worker class, was the "collapse"
+of 2 sync workers from 8 to 64 clients in BENCHMARKS.md.
 Not run by CI; no figure here is asserted anywhere.
 """
 
@@ -43,7 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.checkin import SERVER_ENV, free_port, recreate_database, run_load, setup_django  # noqa: E402
+from bench.checkin import SERVER_ENV, free_port, recreate_database, room_inside, run_load, setup_django  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plaudit_bench_load"
 # As bench/ledger.py: side effects go to an in-memory broker instead of running inline. The per-caller
@@ -66,10 +77,14 @@ def parse_args():
     parser.add_argument("--conn-max-age", default="600", help="DB_CONN_MAX_AGE for the server")
     parser.add_argument("--client-processes", type=int, default=4, help="python: processes for the client threads")
     parser.add_argument("--worker-args", default="", help="extra gunicorn arguments for every shape")
+    parser.add_argument("--paths", default="door,award", help="which paths to run: door, award or both")
+    parser.add_argument("--door-history", type=int, default=5000,
+                        help="people already scanned on another list of the event before the first server starts "
+                             "(0: the door's tables start empty; see the docstring)")
     return parser.parse_args()
 
 
-def seed(tickets: int, members: int):
+def seed(tickets: int, members: int, door_history: int = 0):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from rest_framework.authtoken.models import Token
@@ -77,7 +92,9 @@ def seed(tickets: int, members: int):
     from bench.checkin import seed as seed_door
     from engagement.models import EarningRule, Member
 
-    organizer, _event, clist, door_token, secrets = seed_door(tickets)
+    organizer, event, clist, door_token, secrets = seed_door(tickets)
+    if door_history:
+        room_inside(event, door_history, "earlier")  # and ANALYZE
     User = get_user_model()
     users = User.objects.bulk_create([User(username=f"member-{i}") for i in range(members)], batch_size=5000)
     Member.objects.bulk_create([Member(user=u) for u in users], batch_size=5000, ignore_conflicts=True)
@@ -172,6 +189,36 @@ def wrk_load(base: str, kind: str, path: str, token: str, items: list, clients: 
             "statuses": statuses}
 
 
+def _proc_cpu(pid: str) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _is_backend_of(cmdline: bytes, database: str) -> bool:
+    # A backend's title: "postgres: [cluster: ]user database host(port) state".
+    return cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline
+
+
+def server_cpu(pgid: int, database: str) -> tuple[float, float]:
+    """CPU seconds so far of the gunicorn processes (the server's process group) and of the PostgreSQL
+    backends connected to ``database`` (Linux /proc; zeros elsewhere): what the server side cost per
+    answer. PostgreSQL's own background processes, shared with whatever else runs, are not counted."""
+    gunicorn = postgres = 0.0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getpgid(int(entry.name)) == pgid:
+                gunicorn += _proc_cpu(entry.name)
+            elif _is_backend_of((entry / "cmdline").read_bytes(), database):
+                postgres += _proc_cpu(entry.name)
+        except OSError:
+            continue
+    return gunicorn, postgres
+
+
 def client_cpu() -> float:
     """CPU seconds of this process and its finished children: the load generator's cost (the server runs
     in its own process group, still running, so it is not in the children's figure)."""
@@ -179,17 +226,36 @@ def client_cpu() -> float:
                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
-def measured(run, *args) -> dict:
-    c0 = client_cpu()
+def measured(pgid: int, run, *args) -> dict:
+    database = os.environ["DATABASE_URL"].rsplit("/", 1)[1]
+    c0, (g0, p0) = client_cpu(), server_cpu(pgid, database)
     r = run(*args)
-    n = sum(v for k, v in r["statuses"].items() if isinstance(k, int))
-    return {**r, "client_cpu_ms": (client_cpu() - c0) * 1000 / max(n, 1)}
+    c1, (g1, p1) = client_cpu(), server_cpu(pgid, database)
+    n = max(1, sum(v for k, v in r["statuses"].items() if isinstance(k, int)))
+    return {**r, "client_cpu_ms": (c1 - c0) * 1000 / n, "gunicorn_cpu_ms": (g1 - g0) * 1000 / n,
+            "postgres_cpu_ms": (p1 - p0) * 1000 / n}
 
 
 def point(label: str, r: dict) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items(), key=lambda kv: str(kv[0])))
     return (f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['client_cpu_ms']:.2f} ms | "
-            f"{statuses} |")
+            f"{r['gunicorn_cpu_ms']:.2f} ms | {r['postgres_cpu_ms']:.2f} ms | {statuses} |")
+
+
+LABELS = {"door": "door entry", "award": "award"}
+
+
+def measure_path(path: str, pgid: int, base: str, data: dict, clients: int, args, *, scans, secrets, awards) -> dict:
+    """One point of one path: wrk, or the Python clients."""
+    if args.generator == "wrk" and path == "door":
+        return measured(pgid, wrk_load, base, "door", data["redeem"], data["door_token"],
+                        [next(secrets) for _ in range(args.tickets_per_point)], clients, args, str(data["list"]))
+    if args.generator == "wrk":
+        return measured(pgid, wrk_load, base, "award", "/api/v1/engagement/events", data["website_token"],
+                        data["members"], clients, args)
+    token, jobs = ((data["door_token"], scans(args.requests)) if path == "door"
+                   else (data["website_token"], awards(args.requests)))
+    return measured(pgid, load, base, token, jobs, clients, args.client_processes)
 
 
 def main() -> None:
@@ -199,6 +265,7 @@ def main() -> None:
         raise SystemExit("bench/load_curve.py needs PostgreSQL in DATABASE_URL")
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     levels = [int(c) for c in args.clients.split(",")]
+    paths = {p.strip() for p in args.paths.split(",") if p.strip()}
     recreate_database(url)
     os.environ.update(LOAD_ENV)
     setup_django(url)
@@ -206,13 +273,15 @@ def main() -> None:
     if wrk and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install wrk`, or --generator python")
     per_point = args.tickets_per_point if wrk else args.requests
-    data = seed(len(shapes) * (len(levels) * per_point + 200), args.members)
+    data = seed(len(shapes) * (len(levels) * per_point + 200), args.members, args.door_history)
     secrets, members = iter(data["secrets"]), data["members"]
     how = (f"wrk, {args.duration} s per point, {args.wrk_threads} wrk thread(s)" if wrk else
            f"python, {args.requests} requests per point, clients over up to {args.client_processes} processes")
     print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; {how}; "
-          f"DB_CONN_MAX_AGE={args.conn_max_age}; worker args: {args.worker_args or '-'}", flush=True)
-    print("| server, path, clients | req/s | p50 | p99 | client CPU / req | statuses |\n|---|---:|---:|---:|---:|---|")
+          f"DB_CONN_MAX_AGE={args.conn_max_age}; door history: {args.door_history:,}; "
+          f"worker args: {args.worker_args or '-'}", flush=True)
+    print("| server, path, clients | req/s | p50 | p99 | client CPU / req | gunicorn CPU / req | PostgreSQL CPU / req "
+          "| statuses |\n|---|---:|---:|---:|---:|---:|---:|---|")
     award_no = 0
 
     def scans(n):
@@ -237,20 +306,11 @@ def main() -> None:
             run_load(base, data["door_token"], scans(100), 16)
             run_load(base, data["website_token"], awards(100, shape), 16)
             for clients in levels:
-                if wrk:
-                    door = measured(wrk_load, base, "door", data["redeem"], data["door_token"],
-                                    [next(secrets) for _ in range(per_point)], clients, args, str(data["list"]))
-                else:
-                    door = measured(load, base, data["door_token"], scans(args.requests), clients,
-                                    args.client_processes)
-                print(point(f"{shape}, door entry, {clients}", door), flush=True)
-                if wrk:
-                    award = measured(wrk_load, base, "award", "/api/v1/engagement/events", data["website_token"],
-                                     members, clients, args)
-                else:
-                    award = measured(load, base, data["website_token"], awards(args.requests, shape), clients,
-                                     args.client_processes)
-                print(point(f"{shape}, award, {clients}", award), flush=True)
+                for path in ("door", "award"):
+                    if path in paths:
+                        r = measure_path(path, server.pid, base, data, clients, args, scans=scans, secrets=secrets,
+                                         awards=lambda n, shape=shape: awards(n, shape))
+                        print(point(f"{shape}, {LABELS[path]}, {clients}", r), flush=True)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(20)

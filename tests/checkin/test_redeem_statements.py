@@ -137,3 +137,54 @@ def test_a_device_scan_adds_at_most_its_events_read(device_api, redeem_url, make
     response, n = post(device_api, redeem_url, {"secret": make_ticket().secret, "lists": [clist.pk]})
     assert response.status_code == 201
     assert n <= DEVICE_FIRST_ENTRY_STATEMENTS[connection.vendor], n
+
+
+# The write statement of a later scan reads the ticket's earlier scans on the list. Written as a plain join,
+# PostgreSQL planned that read on the (list, datetime) index whenever the scan log's statistics were stale
+# (analysed while empty, then a few thousand scans: a door's first minutes, or any table autovacuum has not
+# analysed yet), reading every scan of the list on every repeat; a prepared statement keeps such a plan
+# for its connection's life. The subquery ordered as the ticket index is answers from that index alone.
+PLAIN_JOIN_READ = """
+WITH new_scan AS (
+    INSERT INTO {scan} (ticket_id, checkin_list_id, type, successful, error_reason, forced, nonce, datetime,
+                        server_datetime, user_id, device_id, gate, raw_code, batch_id)
+    VALUES (%s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, %s, '', NULL) RETURNING id
+)
+SELECT n.id, s.id FROM new_scan n
+LEFT JOIN {scan} s ON s.ticket_id = %s AND s.checkin_list_id = %s AND s.successful = %s ORDER BY s.datetime, s.id
+"""
+
+
+def _plan(sql: str, params: list, mode: str) -> str:
+    from config import sql as rawsql
+
+    raw = rawsql.db().connection
+    with raw.cursor() as cursor:
+        cursor.execute(f"SET LOCAL plan_cache_mode = {mode}")
+        cursor.execute("EXPLAIN " + sql, params, prepare=False)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+def test_the_earlier_scans_are_read_by_the_ticket_index_on_stale_statistics(event, clist, mode):
+    from django.utils import timezone
+
+    from checkin import services
+    from checkin.models import Ticket
+    from config import sql as rawsql
+
+    tickets = Ticket.objects.bulk_create([Ticket(event=event, order_code=f"P{i}") for i in range(2000)])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {rawsql.table(Scan)}")  # statistics of an empty log
+    Scan.objects.bulk_create([Scan(ticket=t, checkin_list=clist) for t in tickets])
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    ticket = tickets[0].pk
+    params = [ticket, clist.pk, "entry", False, "already_redeemed", False, now, now, None, None, "",
+              ticket, clist.pk, True]
+    ours = _plan(services._write_sql("postgresql", successful=False, new_state=False, moves=True, earlier=True),
+                 params, mode)
+    assert "checkin_scan_ticket_idx" in ours and "checkin_scan_list_dt_idx" not in ours, ours
+    # The control: the plain join, on the same statistics, takes the list's index (the trap is real here).
+    control = _plan(PLAIN_JOIN_READ.format(scan=rawsql.table(Scan)), params, mode)
+    assert "checkin_scan_list_dt_idx" in control, control
