@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="calls to profile (0: none)")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", help="also write the cProfile stats to this file (for pstats)")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or DEFAULT_DB
     recreate_database(url)
@@ -73,11 +74,19 @@ def main() -> None:
 
     for _ in range(50):  # warm: imports, connection, prepared statements
         call()
-    with CaptureQueriesContext(connection) as queries:
+    # Recorded through an execute wrapper: the hand-written statements (config.sql) bind on the server,
+    # where the captured query text of CaptureQueriesContext is None.
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(record):
         call()
-    print(f"statements of one call: {len(queries)}")
-    for q in queries.captured_queries:
-        print("   ", str(q["sql"])[:200])
+    print(f"statements of one call: {len(queries)} (BEGIN and COMMIT included)")
+    for sql in seen:
+        print("   ", " ".join(str(sql).split())[:200])
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.calls):
         call()
@@ -86,12 +95,15 @@ def main() -> None:
     print(f"{args.calls} calls: {per_call:.2f} ms per call ({1000 / per_call:.0f}/s in one process), of which "
           f"{cpu:.2f} ms CPU in this process (Django, DRF, psycopg; PostgreSQL's own time is not in it)")
     if args.profile:
-        profiler = cProfile.Profile()
+        # CPU time, not wall time: waiting for PostgreSQL is not what a worker can save.
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         for _ in range(args.profile):
             call()
         profiler.disable()
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+        if args.dump:
+            profiler.dump_stats(args.dump)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ constraints and the idempotency key's unique index. ``services`` decides; this m
 from functools import cache
 
 from config import sql
-from engagement.models import Campaign, EarningRule, LedgerEntry, Member
+from engagement.models import Campaign, EarningRule, LedgerEntry, Member, Streak
 
 # --- Member lock -------------------------------------------------------------------------------------
 
@@ -76,6 +76,36 @@ def rule_and_campaign(reason: str, at) -> tuple[EarningRule | None, bool]:
     row = sql.fetch(_rule_and_campaign_sql(), [value, value, reason])[0]
     rule = sql.build(EarningRule, row[:-1], RULE_FIELDS) if row[0] is not None else None
     return rule, bool(row[-1])
+
+
+# A member's streak as an award reads it (streaks.STATE_FIELDS is this tuple; streaks.State's order).
+STREAK_FIELDS = ("last_active_day", "current", "best", "freezes")
+
+
+@cache
+def _rule_campaign_and_streak_sql() -> str:
+    r = lambda name: f"r.{sql.column(EarningRule, name)}"  # noqa: E731
+    # rule_and_campaign's row with the member's streak row beside it (NULLs when it has none).
+    return (f"SELECT {sql.columns(EarningRule, 'r', RULE_FIELDS)}, EXISTS ({_campaign_probe_sql()}), "
+            f"{sql.columns(Streak, 's', STREAK_FIELDS)} "
+            f"FROM (SELECT 1 AS one) o LEFT JOIN {sql.table(EarningRule)} r "
+            f"ON {r('reason')} = %s AND {r('active')} "
+            f"LEFT JOIN {sql.table(Streak)} s ON s.{sql.column(Streak, 'member')} = %s")
+
+
+def rule_campaign_and_streak(reason: str, at, member_id: int) -> tuple[EarningRule | None, bool, list | None]:
+    """``rule_and_campaign(reason, at)`` and the member's streak row (``streaks.read_state``'s values,
+    converted; None if it has none) in one round trip. An award sends it once it holds the member
+    lock, as the streak's read must be: a statement that began before the lock was granted would see
+    the streak as it was before the transaction we waited for."""
+    value = sql.prep(Campaign, "starts_at", at)
+    row = sql.fetch(_rule_campaign_and_streak_sql(), [value, value, reason, member_id])[0]
+    width = len(RULE_FIELDS)
+    rule = sql.build(EarningRule, row[:width], RULE_FIELDS) if row[0] is not None else None
+    streak = row[width + 1:]
+    # current, best and freezes are NOT NULL: a NULL there is the LEFT JOIN's missing row.
+    state = sql.convert(Streak, streak, STREAK_FIELDS) if streak[1] is not None else None
+    return rule, bool(row[width]), state
 
 
 @cache

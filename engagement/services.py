@@ -131,7 +131,12 @@ def _post(
     rule: EarningRule | None = None,
     requested: tuple[int, int] | None = None,
     locked: bool = False,
+    holder: Member | None = None,
+    streak_row=streaks.UNREAD,
 ) -> LedgerEntry:
+    """``holder``: the member's row as the caller locked it in this transaction (``member`` is the
+    caller's instance, which gets the new balances as usual); ``streak_row``: the streak as read after
+    that lock (``streaks.plan``'s ``row``)."""
     at = at or timezone.now()
     if activity is not None and activity.pk is None:
         # What Model.save() would refuse: the hand-written INSERT would otherwise store no activity.
@@ -143,7 +148,8 @@ def _post(
         op=operation, member=member.pk, points=asked_points, xp=asked_xp, reason=reason,
         activity=activity and activity.pk,
     )
-    holder = member if locked else lock_member(member.pk)
+    if holder is None:
+        holder = member if locked else lock_member(member.pk)
     # No key lookup up front: the key's unique index answers replays at the INSERT (``_KeyTaken``), and
     # a refusal below looks the key up before it is raised, so a replay is answered even when its first
     # request has since used up a cap or the balance. Most writes are first requests: they save a round
@@ -161,7 +167,7 @@ def _post(
     # racing awards on a new day each added it (test_racing_awards_on_a_new_day_bump_the_streak_once).
     streak = None
     if operation == "award":
-        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at)
+        streak = streaks.plan(member_id=holder.pk, reason=reason, points=points, xp=xp, at=at, row=streak_row)
     fields = {
         "reason": reason,
         "activity": activity,
@@ -240,7 +246,20 @@ def award(
 
 def _award(*, member, reason, points, xp, activity, actor, meta, idempotency_key, at) -> LedgerEntry:
     at = at or timezone.now()
-    rule, campaign_running = ledger_sql.rule_and_campaign(reason, at)
+    # The member lock first, then the rule, the campaign probe and the streak row in one statement
+    # (the streak must be read after the lock is granted: see _post). A refusal below (unknown reason,
+    # bad amounts) then ends the atomic block with the lock and nothing written. With no such member
+    # (or an unsaved activity), the old order of statements gives the same answers in the same order.
+    holder, streak_row = None, streaks.UNREAD
+    if activity is None or activity.pk is not None:
+        try:
+            holder = lock_member(member.pk)
+        except Member.DoesNotExist:
+            holder = None
+    if holder is not None:
+        rule, campaign_running, streak_row = ledger_sql.rule_campaign_and_streak(reason, at, holder.pk)
+    else:
+        rule, campaign_running = ledger_sql.rule_and_campaign(reason, at)
     if points is None:
         if rule is None:
             raise UnknownReason(f"No active earning rule for '{reason}'.")
@@ -255,7 +274,8 @@ def _award(*, member, reason, points, xp, activity, actor, meta, idempotency_key
         points, xp, meta = boosted.points, boosted.xp, {**(meta or {}), "campaign": boosted.meta}
     return _post(
         member=member, points=points, xp=xp, reason=reason, operation="award", activity=activity, actor=actor,
-        meta=meta, idempotency_key=idempotency_key, at=at, rule=rule, requested=requested,
+        meta=meta, idempotency_key=idempotency_key, at=at, rule=rule, requested=requested, holder=holder,
+        streak_row=streak_row,
     )
 
 

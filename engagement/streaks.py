@@ -107,7 +107,7 @@ class Plan:
         return self.after.best > (self.before.best if self.before else 0)
 
 
-STATE_FIELDS = ("last_active_day", "current", "best", "freezes")
+STATE_FIELDS = ledger_sql.STREAK_FIELDS  # ("last_active_day", "current", "best", "freezes")
 
 
 @cache
@@ -121,14 +121,22 @@ def read_state(member_id: int) -> State | None:
     return State(*sql.convert(Streak, rows[0], STATE_FIELDS)) if rows else None
 
 
-def plan(*, member_id: int, reason: str, points: int, xp: int, at: datetime) -> Plan | None:
+UNREAD = object()  # plan(row=...) default: read the streak row here
+
+
+def plan(*, member_id: int, reason: str, points: int, xp: int, at: datetime, row=UNREAD) -> Plan | None:
     """The streak change an award makes, or None (not a counted entry, or its day is counted already).
     The caller holds the member lock. An award dated before the last active day (a backfill) changes
-    nothing here; ``rebuild_member`` places it."""
+    nothing here; ``rebuild_member`` places it. ``row``: the member's streak values (``STATE_FIELDS``,
+    converted; None when it has no row) if the caller has already read them under the lock
+    (``ledger_sql.rule_campaign_and_streak``); by default they are read here."""
     if not counts(reason=reason, points=points, xp=xp):
         return None
     day = local_day(at)
-    before = read_state(member_id)
+    if row is UNREAD:
+        before = read_state(member_id)
+    else:
+        before = State(*row) if row is not None else None
     if before is not None and before.last_active_day is not None and day <= before.last_active_day:
         return None
     state = before or State()

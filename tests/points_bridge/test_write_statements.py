@@ -20,12 +20,14 @@ from points_bridge.models import Claim, ClaimTemplate
 # leaderboard totals, INSERT claim. Was 14 (with a savepoint) before issue 15. Since the merge of streaks
 # also the streak row read, and the rank histogram rows (sent when a value changes bucket: always here;
 # on PostgreSQL written by the totals statement itself since issue 15's ranks work, so one fewer there).
-CLAIM_STATEMENTS = {"postgresql": 9, "sqlite": 11}
+# One fewer again since the award reads its rule, campaign probe and streak row in one statement.
+CLAIM_STATEMENTS = {"postgresql": 8, "sqlite": 10}
 # Participant + earlier identical request (one statement), rule and campaign probe, member lock, INSERT
 # entry + UPDATE balance, leaderboard totals. Was 9 (with a savepoint) before issue 15. Since the merge
 # of streaks also the streak row read, and the rank histogram rows (a value changes bucket here; on
-# PostgreSQL inside the totals statement).
-ADD_STATEMENTS = {"postgresql": 6, "sqlite": 8}
+# PostgreSQL inside the totals statement). One fewer since the rule, campaign probe and streak row are
+# one statement after the member lock.
+ADD_STATEMENTS = {"postgresql": 5, "sqlite": 7}
 MARKS = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
 
 
