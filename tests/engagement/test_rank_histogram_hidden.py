@@ -124,7 +124,12 @@ def _award_and_toggle(member_ids, activities, rounds):
                 if rng.random() < 0.5:
                     index.set_visibility(member=member, visible=not member.show_on_leaderboard)
                 elif member.banned:
-                    moderation.unban_member(member=member, actor=None)
+                    try:
+                        moderation.unban_member(member=member, actor=None)
+                    except moderation.ModerationError as exc:
+                        # The other toggling thread lifted this ban after we read the member: refused
+                        # under the lock, as it should be.
+                        assert exc.code == "not_banned"
                 else:
                     moderation.ban_member(member=member, reason="race", actor=None)
             else:
