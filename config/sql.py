@@ -17,9 +17,12 @@ setting) and PostgreSQL stops parsing and planning them on every call. Django's 
 client, where nothing can be prepared.
 """
 
+import operator
+from asyncio import _get_running_loop
+from datetime import datetime
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 
 # The default database, looked up once per call: every attribute read on ``django.db.connection`` goes
@@ -132,28 +135,48 @@ def execute(sql: str, params):
     statement); it is kept with its connection and reused, since creating one per statement was a
     measurable part of a ledger write.
     """
-    conn = db()
-    if conn.vendor != "postgresql":
-        wrapper = conn.cursor()
-    else:
-        # As Django's own cursors do: a kept connection the server dropped is replaced before the
-        # request's first statement (CONN_HEALTH_CHECKS; a no-op once checked in this request).
-        conn.close_if_health_check_failed()
-        conn.ensure_connection()
-        conn.validate_thread_sharing()
-        raw = conn.connection
-        kept = getattr(conn, "_plaudit_server_cursor", None)
-        if kept is None or kept[0] is not raw:
-            import psycopg
-
-            kept = conn._plaudit_server_cursor = (raw, psycopg.Cursor(raw))
-        wrapper = conn.make_debug_cursor(kept[1]) if conn.queries_logged else conn.make_cursor(kept[1])
+    wrapper = _wrapper(db())
     wrapper.execute(sql, params)
     return wrapper
 
 
+def _wrapper(conn):
+    if conn.vendor != "postgresql":
+        wrapper = conn.cursor()
+    else:
+        raw, kept = conn.connection, getattr(conn, "_plaudit_server_cursor", None)
+        if (raw is None or kept is None or kept[0] is not raw or not conn.health_check_done
+                or _get_running_loop() is not None):
+            # As Django's own cursors do: a kept connection the server dropped is replaced before the
+            # request's first statement (CONN_HEALTH_CHECKS; a no-op once checked in this request), a
+            # missing one is opened, and an event loop in this thread is refused (async_unsafe).
+            # Once a request has checked its connection and has its cursor, none of that can change
+            # until the next request (which clears ``health_check_done``) or a close (``connection``
+            # None): the statements after the first skip straight to the thread check.
+            conn.close_if_health_check_failed()
+            conn.ensure_connection()
+            raw = conn.connection
+            kept = getattr(conn, "_plaudit_server_cursor", None)
+            if kept is None or kept[0] is not raw:
+                import psycopg
+
+                kept = conn._plaudit_server_cursor = (raw, psycopg.Cursor(raw))
+        conn.validate_thread_sharing()
+        wrapper = conn.make_debug_cursor(kept[1]) if conn.queries_logged else conn.make_cursor(kept[1])
+    return wrapper
+
+
 def fetch(sql: str, params) -> list[tuple]:
-    return execute(sql, params).fetchall()
+    wrapper = execute(sql, params)
+    # What ``wrapper.fetchall()`` does (the wrapper hands out fetchall inside its database-error
+    # translation), without building that wrapped function for every statement.
+    with wrapper.db.wrap_database_errors:
+        return wrapper.cursor.fetchall()
+
+
+@cache
+def _insert_names(model) -> tuple[str, ...]:
+    return tuple(f.name for f in model._meta.concrete_fields if not f.primary_key)
 
 
 @cache
@@ -163,15 +186,69 @@ def _insert_sql(model, names: tuple[str, ...], count: int) -> str:
             f"RETURNING {quote(model._meta.pk.column)}")
 
 
+_INTEGER_FIELDS = (models.IntegerField, models.BigIntegerField, models.SmallIntegerField,
+                   models.PositiveIntegerField, models.PositiveBigIntegerField, models.PositiveSmallIntegerField)
+_TEXT_FIELDS = (models.CharField, models.TextField)
+_AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+
+
+def _preparer(field):
+    """``field.get_db_prep_save`` for the values the hot paths write, without its chain of calls.
+
+    Only for Django's own field classes (exactly those: a subclass may prepare differently) and only
+    for plain values: exact ``int`` for integer fields and foreign keys to an auto primary key, ``str``
+    for text, exact ``bool``, aware ``datetime``, ``None``. What it returns is what the field's own
+    chain returns for them (the backend's integer and datetime adapters, ``validate_autopk_value``;
+    tests/test_sql_prep.py compares both). Anything else, and every other field class (JSON, decimals,
+    ...), goes through ``get_db_prep_save`` itself."""
+    slow, kind = field.get_db_prep_save, type(field)
+    if kind in _TEXT_FIELDS:
+        return lambda v, conn: v if v is None or isinstance(v, str) else slow(v, conn)
+    if kind in _INTEGER_FIELDS:
+        internal = field.get_internal_type()
+        return lambda v, conn: (None if v is None else conn.ops.adapt_integerfield_value(v, internal)
+                                if type(v) is int else slow(v, conn))
+    if kind is models.BooleanField:
+        return lambda v, conn: v if v is None or type(v) is bool else slow(v, conn)
+    if kind is models.DateTimeField:
+        return lambda v, conn: (None if v is None else conn.ops.adapt_datetimefield_value(v)
+                                if type(v) is datetime and v.utcoffset() is not None else slow(v, conn))
+    if kind in (models.ForeignKey, models.OneToOneField) and type(field.target_field) in _AUTO_FIELDS:
+        return lambda v, conn: (None if v is None else conn.ops.validate_autopk_value(v)
+                                if type(v) is int else slow(v, conn))
+    return slow
+
+
+def _reader(field):
+    """``field.pre_save(obj, True)``: the attribute itself unless the field computes it (``auto_now``)."""
+    own = type(field).pre_save
+    plain = own is models.Field.pre_save or (
+        own in (models.DateField.pre_save, models.DateTimeField.pre_save)
+        and not field.auto_now and not field.auto_now_add)
+    if plain:
+        return operator.attrgetter(field.attname)
+    return lambda obj: field.pre_save(obj, True)
+
+
+@cache
+def _writers(model, names: tuple[str, ...]) -> list:
+    return [(_reader(f), _preparer(f)) for f in _fields(model, names)]
+
+
+def prepared(objs: list, names: tuple[str, ...]) -> list:
+    """The parameters ``save()`` would send for the fields ``names`` of ``objs`` (one model), in order."""
+    conn, writers = db(), _writers(type(objs[0]), names)
+    return [prep(read(obj), conn) for obj in objs for read, prep in writers]
+
+
 def insert(objs: list, names: tuple[str, ...] | None = None) -> list:
     """INSERT unsaved instances of one model in one statement, as ``save()`` would write the fields
     ``names`` (default: every concrete field but the primary key; ``pre_save`` first, so ``auto_now``
     and the like apply), and set their primary keys. No signals, no ``save()`` overrides: only for
     models that have neither."""
     model, conn = type(objs[0]), db()
-    names = names or tuple(f.name for f in model._meta.concrete_fields if not f.primary_key)
-    fields = _fields(model, names)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), conn) for obj in objs for f in fields]
+    names = names or _insert_names(model)
+    params = prepared(objs, names)
     rows = fetch(_insert_sql(model, names, len(objs)), params)
     for obj, (pk,) in zip(objs, rows, strict=True):
         obj.pk = pk
