@@ -54,7 +54,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.checkin import SERVER_ENV, free_port, recreate_database, room_inside, run_load, setup_django  # noqa: E402
+from bench.checkin import (  # noqa: E402
+    SERVER_ENV,
+    analyze,
+    free_port,
+    recreate_database,
+    room_inside,
+    run_load,
+    setup_django,
+)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/plaudit_bench_load"
 # As bench/ledger.py: side effects go to an in-memory broker instead of running inline. The per-caller
@@ -101,6 +109,7 @@ def seed(tickets: int, members: int, door_history: int = 0):
     EarningRule.objects.get_or_create(reason="bench_award", defaults={"points": 1, "xp": 1})
     website = User.objects.create_user("website", password="x")
     website.user_permissions.add(Permission.objects.get(codename="record_action"))
+    analyze()  # the members too: statistics for every table the award path reads, before any plan is made
     return {"redeem": f"/api/v1/organizers/{organizer.slug}/checkinrpc/redeem/", "list": clist.pk,
             "door_token": door_token, "secrets": secrets, "members": [u.pk for u in users],
             "website_token": Token.objects.create(user=website).key}
