@@ -35,7 +35,10 @@ holds a handful of rows, and PostgreSQL's generic plan for it is then a sequenti
 kept for the connection's life (``DB_CONN_MAX_AGE`` here is 600 s, and nothing re-ANALYZEs on a machine
 with autovacuum off): every scan then reads every state row, the first shape slows down point after point
 and later shapes (new connections, bigger tables) do not. That, not the worker class, was the "collapse"
-of 2 sync workers from 8 to 64 clients in BENCHMARKS.md.
+of 2 sync workers from 8 to 64 clients in BENCHMARKS.md. The award path has the same trap: with
+``--award-history 0`` its tables start empty and the first shape's PostgreSQL CPU per award grows with the
+ledger (1.07 → 1.68 ms from 1 to 64 clients, awards 476/s → 418/s), while with the default 10,000 awards
+paid before the server starts it stays flat (0.94–0.98 ms).
 Not run by CI; no figure here is asserted anywhere.
 """
 
@@ -89,15 +92,19 @@ def parse_args():
     parser.add_argument("--door-history", type=int, default=5000,
                         help="people already scanned on another list of the event before the first server starts "
                              "(0: the door's tables start empty; see the docstring)")
+    parser.add_argument("--award-history", type=int, default=10000,
+                        help="awards paid through engagement.services.award before the first server starts "
+                             "(0: the ledger, totals and histogram tables start empty; see the docstring)")
     return parser.parse_args()
 
 
-def seed(tickets: int, members: int, door_history: int = 0):
+def seed(tickets: int, members: int, door_history: int = 0, award_history: int = 0):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
     from rest_framework.authtoken.models import Token
 
     from bench.checkin import seed as seed_door
+    from engagement import services
     from engagement.models import EarningRule, Member
 
     organizer, event, clist, door_token, secrets = seed_door(tickets)
@@ -109,7 +116,11 @@ def seed(tickets: int, members: int, door_history: int = 0):
     EarningRule.objects.get_or_create(reason="bench_award", defaults={"points": 1, "xp": 1})
     website = User.objects.create_user("website", password="x")
     website.user_permissions.add(Permission.objects.get(codename="record_action"))
-    analyze()  # the members too: statistics for every table the award path reads, before any plan is made
+    # A club that has awarded before: ledger, totals, histogram and streak rows, paid as the endpoint pays.
+    seeded = list(Member.objects.order_by("pk")[:members])
+    for i in range(award_history):
+        services.award(member=seeded[i % len(seeded)], reason="bench_award", idempotency_key=f"history:{i}")
+    analyze()  # every table the door and the award read, with its rows, before any plan is made
     return {"redeem": f"/api/v1/organizers/{organizer.slug}/checkinrpc/redeem/", "list": clist.pk,
             "door_token": door_token, "secrets": secrets, "members": [u.pk for u in users],
             "website_token": Token.objects.create(user=website).key}
@@ -282,12 +293,13 @@ def main() -> None:
     if wrk and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install wrk`, or --generator python")
     per_point = args.tickets_per_point if wrk else args.requests
-    data = seed(len(shapes) * (len(levels) * per_point + 200), args.members, args.door_history)
+    data = seed(len(shapes) * (len(levels) * per_point + 200), args.members, args.door_history, args.award_history)
     secrets, members = iter(data["secrets"]), data["members"]
     how = (f"wrk, {args.duration} s per point, {args.wrk_threads} wrk thread(s)" if wrk else
            f"python, {args.requests} requests per point, clients over up to {args.client_processes} processes")
     print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())}; {how}; "
           f"DB_CONN_MAX_AGE={args.conn_max_age}; door history: {args.door_history:,}; "
+          f"award history: {args.award_history:,}; "
           f"worker args: {args.worker_args or '-'}", flush=True)
     print("| server, path, clients | req/s | p50 | p99 | client CPU / req | gunicorn CPU / req | PostgreSQL CPU / req "
           "| statuses |\n|---|---:|---:|---:|---:|---:|---:|---|")
