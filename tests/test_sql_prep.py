@@ -18,7 +18,7 @@ def orm_params(objs, names):
     return [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
 
 
-def same(fast, orm):
+def assert_same(fast, orm):
     # Same values of the same types (the integer adapters are wrapper types on PostgreSQL; Jsonb has no
     # equality of its own, so compare what it wraps).
     assert len(fast) == len(orm)
@@ -54,14 +54,14 @@ def test_redemption_outbox_and_claim_parameters_match_the_orm(monkeypatch):
                    status=Redemption.Status.PENDING, decided_at=None, took_stock=False, idempotency_key=None,
                    created=at + timedelta(seconds=1), decided_by=user, note="a note"),
     ]
-    same(sql.prepared(redemptions, names(Redemption)), orm_params(redemptions, names(Redemption)))
+    assert_same(sql.prepared(redemptions, names(Redemption)), orm_params(redemptions, names(Redemption)))
     tasks = [OutboxTask(task="t.a", kwargs={"redemption_id": 5}, created=at, due_at=at),
              OutboxTask(task="t.b", kwargs={}, created=at, due_at=at + timedelta(minutes=1), dispatches=2)]
-    same(sql.prepared(tasks, names(OutboxTask)), orm_params(tasks, names(OutboxTask)))
+    assert_same(sql.prepared(tasks, names(OutboxTask)), orm_params(tasks, names(OutboxTask)))
     claims = [Claim(template=template, member=member, entry=None, points=7, via=Claim.Via.SELF, actor=user,
                     created=at),
               Claim(template=template, member=member, entry=None, points=1, via="staff", actor=None, created=at)]
-    same(sql.prepared(claims, names(Claim)), orm_params(claims, names(Claim)))
+    assert_same(sql.prepared(claims, names(Claim)), orm_params(claims, names(Claim)))
 
 
 @pytest.mark.django_db
@@ -74,4 +74,4 @@ def test_values_off_the_fast_path_go_through_the_field():
         fast = sql.prepared([task], names(OutboxTask))
     with pytest.warns(RuntimeWarning):
         orm = orm_params([task], names(OutboxTask))
-    same(fast, orm)
+    assert_same(fast, orm)
