@@ -60,37 +60,36 @@ def any_campaign_running(at) -> bool:
     return bool(sql.fetch(_campaign_probe_sql(), [value, value]))
 
 
-@cache
-def _rule_and_campaign_sql() -> str:
-    r = lambda name: f"r.{sql.column(EarningRule, name)}"  # noqa: E731
-    # One row whatever the rule table holds: the LEFT JOIN from a one-row constant fills the rule's
-    # columns with NULLs when the reason has no active rule.
-    return (f"SELECT {sql.columns(EarningRule, 'r', RULE_FIELDS)}, EXISTS ({_campaign_probe_sql()}) "
-            f"FROM (SELECT 1 AS one) o LEFT JOIN {sql.table(EarningRule)} r "
-            f"ON {r('reason')} = %s AND {r('active')}")
-
-
-def rule_and_campaign(reason: str, at) -> tuple[EarningRule | None, bool]:
-    """``active_rule(reason)`` and ``any_campaign_running(at)`` in one round trip: every award asks both."""
-    value = sql.prep(Campaign, "starts_at", at)
-    row = sql.fetch(_rule_and_campaign_sql(), [value, value, reason])[0]
-    rule = sql.build(EarningRule, row[:-1], RULE_FIELDS) if row[0] is not None else None
-    return rule, bool(row[-1])
-
-
 # A member's streak as an award reads it (streaks.STATE_FIELDS is this tuple; streaks.State's order).
 STREAK_FIELDS = ("last_active_day", "current", "best", "freezes")
 
 
 @cache
-def _rule_campaign_and_streak_sql() -> str:
+def _rule_and_campaign_sql(with_streak: bool) -> str:
     r = lambda name: f"r.{sql.column(EarningRule, name)}"  # noqa: E731
-    # rule_and_campaign's row with the member's streak row beside it (NULLs when it has none).
-    return (f"SELECT {sql.columns(EarningRule, 'r', RULE_FIELDS)}, EXISTS ({_campaign_probe_sql()}), "
-            f"{sql.columns(Streak, 's', STREAK_FIELDS)} "
+    # One row whatever the rule table holds: the LEFT JOIN from a one-row constant fills the rule's
+    # columns with NULLs when the reason has no active rule (and the streak's when the member has none).
+    streak_columns = f", {sql.columns(Streak, 's', STREAK_FIELDS)}" if with_streak else ""
+    streak_join = (f" LEFT JOIN {sql.table(Streak)} s ON s.{sql.column(Streak, 'member')} = %s"
+                   if with_streak else "")
+    return (f"SELECT {sql.columns(EarningRule, 'r', RULE_FIELDS)}, EXISTS ({_campaign_probe_sql()}){streak_columns} "
             f"FROM (SELECT 1 AS one) o LEFT JOIN {sql.table(EarningRule)} r "
-            f"ON {r('reason')} = %s AND {r('active')} "
-            f"LEFT JOIN {sql.table(Streak)} s ON s.{sql.column(Streak, 'member')} = %s")
+            f"ON {r('reason')} = %s AND {r('active')}{streak_join}")
+
+
+def _rule_and_campaign_row(reason: str, at, streak_of: int | None) -> tuple[EarningRule | None, bool, tuple]:
+    value = sql.prep(Campaign, "starts_at", at)
+    params = [value, value, reason] if streak_of is None else [value, value, reason, streak_of]
+    row = sql.fetch(_rule_and_campaign_sql(streak_of is not None), params)[0]
+    width = len(RULE_FIELDS)
+    rule = sql.build(EarningRule, row[:width], RULE_FIELDS) if row[0] is not None else None
+    return rule, bool(row[width]), row[width + 1:]
+
+
+def rule_and_campaign(reason: str, at) -> tuple[EarningRule | None, bool]:
+    """``active_rule(reason)`` and ``any_campaign_running(at)`` in one round trip: every award asks both."""
+    rule, running, _ = _rule_and_campaign_row(reason, at, None)
+    return rule, running
 
 
 def rule_campaign_and_streak(reason: str, at, member_id: int) -> tuple[EarningRule | None, bool, list | None]:
@@ -98,14 +97,10 @@ def rule_campaign_and_streak(reason: str, at, member_id: int) -> tuple[EarningRu
     converted; None if it has none) in one round trip. An award sends it once it holds the member
     lock, as the streak's read must be: a statement that began before the lock was granted would see
     the streak as it was before the transaction we waited for."""
-    value = sql.prep(Campaign, "starts_at", at)
-    row = sql.fetch(_rule_campaign_and_streak_sql(), [value, value, reason, member_id])[0]
-    width = len(RULE_FIELDS)
-    rule = sql.build(EarningRule, row[:width], RULE_FIELDS) if row[0] is not None else None
-    streak = row[width + 1:]
+    rule, running, streak = _rule_and_campaign_row(reason, at, member_id)
     # current, best and freezes are NOT NULL: a NULL there is the LEFT JOIN's missing row.
     state = sql.convert(Streak, streak, STREAK_FIELDS) if streak[1] is not None else None
-    return rule, bool(row[width]), state
+    return rule, running, state
 
 
 @cache
